@@ -68,6 +68,7 @@ let browser;
 let context;
 let page;
 const pageErrors = [];
+const apiRequests = [];
 
 async function shot(name, p = page) {
   await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -100,6 +101,9 @@ describe('storefront', () => {
     context.setDefaultTimeout(TIMEOUT);
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/api/')) apiRequests.push({ method: r.method(), url: r.url(), headers: r.headers() });
+    });
     // Start in English whatever the machine's locale.
     await page.addInitScript(() => {
       if (!localStorage.getItem('souk.lang')) localStorage.setItem('souk.lang', 'en');
@@ -262,12 +266,29 @@ describe('storefront', () => {
     await shot('07-product-404');
   });
 
+  test('API errors are shown with their message and a retry', async () => {
+    await page.route('**/api/v1/products?*', (route) => route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ code: 'unavailable', message: 'The catalogue is resting; try again shortly.' }),
+    }));
+    await page.goto(`${BASE}/`);
+    const err = page.locator(tid('error'));
+    await err.waitFor();
+    assert.equal(await err.getAttribute('data-code'), 'unavailable');
+    assert.match(await page.locator(tid('error-message')).innerText(), /resting/);
+    await shot('08-index-api-error');
+    await page.unroute('**/api/v1/products?*');
+    await err.getByRole('button').click();
+    await page.locator(tid('product-card')).first().waitFor();
+    assert.equal(await page.locator(tid('error')).count(), 0, 'error cleared after a successful retry');
+  });
+
   test('phone sign-in with a one-time code', async () => {
     await page.goto(`${BASE}/`);
     await page.locator(tid('signin-link')).click();
     await page.waitForURL(/\/signin\.html/);
     await page.locator(tid('phone-input')).fill(PHONE);
-    await shot('08-signin');
+    await shot('09-signin');
     const offset = logSize();
     await page.locator(tid('send-code')).click();
     await page.locator(tid('code-input')).waitFor();
@@ -279,7 +300,7 @@ describe('storefront', () => {
     await page.locator(tid('code-input')).fill(wrong);
     await page.locator(tid('verify-code')).click();
     await page.locator(tid('error')).waitFor();
-    await shot('09-signin-wrong-code');
+    await shot('10-signin-wrong-code');
 
     await page.locator(tid('code-input')).fill(code);
     await Promise.all([
@@ -292,7 +313,7 @@ describe('storefront', () => {
     assert.equal(await who.getAttribute('data-phone'), PHONE);
     assert.ok(await page.evaluate(() => localStorage.getItem('souk.token')), 'token kept in localStorage');
     await page.locator(tid('product-card')).first().waitFor();
-    await shot('10-index-signed-in');
+    await shot('11-index-signed-in');
   });
 
   test('sign-out returns the header to the signed-out state', async () => {
@@ -311,14 +332,30 @@ describe('storefront', () => {
     await p.locator(tid('product-card')).first().waitFor();
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
-    await p.screenshot({ path: path.join(ARTIFACTS, '11-index-mobile.png') });
+    await p.screenshot({ path: path.join(ARTIFACTS, '12-index-mobile.png') });
     await p.goto(productUrl);
     await p.locator(tid('product-title')).waitFor();
-    await p.screenshot({ path: path.join(ARTIFACTS, '12-product-mobile.png'), fullPage: true });
+    await p.screenshot({ path: path.join(ARTIFACTS, '13-product-mobile.png'), fullPage: true });
     await mobile.close();
   });
 
   test('no JavaScript errors on any page', () => {
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('every API call carries Accept-Language; mutating calls an Idempotency-Key; signed-in calls a bearer token', () => {
+    assert.ok(apiRequests.length > 0);
+    for (const r of apiRequests) {
+      assert.match(r.headers['accept-language'] || '', /^(en|zh-CN)$/, `${r.method} ${r.url} Accept-Language`);
+      if (r.method !== 'GET') {
+        assert.match(r.headers['idempotency-key'] || '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+          `${r.method} ${r.url} Idempotency-Key`);
+      }
+    }
+    const me = apiRequests.filter((r) => r.url.endsWith('/api/v1/me'));
+    assert.ok(me.length > 0, '/api/v1/me was called after sign-in');
+    for (const r of me) assert.match(r.headers.authorization || '', /^Bearer \S+$/);
+    const logout = apiRequests.find((r) => r.url.endsWith('/api/v1/auth/logout'));
+    assert.ok(logout && /^Bearer \S+$/.test(logout.headers.authorization || ''), 'logout sends the token');
   });
 });

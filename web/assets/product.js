@@ -124,7 +124,15 @@ function renderMedia(p) {
   show(0);
 }
 
+// Common attribute keys in Chinese; other keys are shown as they come.
+const ATTR_ZH = {
+  material: '材质', fabric: '面料', composition: '成分', season: '季节', fit: '版型', style: '风格', pattern: '图案',
+  sleeve: '袖长', neckline: '领型', length: '长度', origin: '产地', care: '洗护', weight: '重量', gender: '适用人群',
+  color: '颜色', colour: '颜色', size: '尺码', brand: '品牌', thickness: '厚度', occasion: '场合',
+};
+
 function humanKey(k) {
+  if (getLang() === 'zh-CN' && ATTR_ZH[String(k).toLowerCase()]) return ATTR_ZH[String(k).toLowerCase()];
   const s = String(k).replace(/[_-]+/g, ' ').trim();
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
