@@ -1,0 +1,222 @@
+//! Cross-cutting request handling: idempotency keys, per-client rate limits,
+//! HTTP metrics. Each is one function, applied to every route in `lib.rs`.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+use souk_core::error::ErrorCode;
+use souk_engine::idempotency::{parse_key, Begin};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+fn is_mutating(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+fn peer_ip(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into())
+}
+
+/// Who a request is from, for idempotency scopes and write limits: the
+/// credential when one is sent, else the peer address.
+fn client_key(req: &Request) -> String {
+    match req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(auth) => format!("t:{}", &hex::encode(Sha256::digest(auth.as_bytes()))[..32]),
+        None => format!("ip:{}", peer_ip(req)),
+    }
+}
+
+/// Stripe-style `Idempotency-Key` handling for every mutating request.
+pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_mutating(req.method()) {
+        return next.run(req).await;
+    }
+    let Some(raw) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return next.run(req).await;
+    };
+    let key = match raw
+        .to_str()
+        .map_err(|_| ())
+        .and_then(|k| parse_key(k).map_err(|_| ()))
+    {
+        Ok(k) => k.to_owned(),
+        Err(()) => {
+            return ApiError::new(
+                ErrorCode::InvalidIdempotencyKey,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is ideal).",
+            )
+            .into_response()
+        }
+    };
+    let scope = client_key(&req);
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, state.config.body_limit_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                ErrorCode::BodyTooLarge,
+                "The body is larger than this server accepts.",
+            )
+            .into_response()
+        }
+    };
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str().as_bytes());
+    h.update(b"\n");
+    h.update(parts.uri.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(&bytes);
+    let request_hash = hex::encode(h.finalize());
+
+    let svc = &state.services.idempotency;
+    match svc.begin(&scope, &key, &request_hash).await {
+        Err(e) => ApiError(e).into_response(),
+        Ok(Begin::Replay {
+            status_code,
+            content_type,
+            body,
+        }) => {
+            let mut res = Response::new(Body::from(body));
+            *res.status_mut() = StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK);
+            if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                res.headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, ct);
+            }
+            res.headers_mut()
+                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            res
+        }
+        Ok(Begin::Run) => {
+            let res = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let (rparts, rbody) = res.into_parts();
+            let rbytes = match to_bytes(rbody, usize::MAX).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not buffer a response for idempotency");
+                    let _ = svc.abandon(&scope, &key).await;
+                    return ApiError::new(
+                        ErrorCode::Internal,
+                        "The response could not be stored; retry.",
+                    )
+                    .into_response();
+                }
+            };
+            if rparts.status.is_server_error() {
+                if let Err(e) = svc.abandon(&scope, &key).await {
+                    tracing::error!(error = %e, "could not release an idempotency key");
+                }
+            } else {
+                let ct = rparts
+                    .headers
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok());
+                if let Err(e) = svc
+                    .finish(&scope, &key, rparts.status.as_u16(), ct, &rbytes)
+                    .await
+                {
+                    tracing::error!(error = %e, "could not store an idempotent response");
+                }
+            }
+            Response::from_parts(rparts, Body::from(rbytes))
+        }
+    }
+}
+
+type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// Per-client request rates: reads by peer address, writes by credential.
+pub struct Limits {
+    reads: Option<KeyedLimiter>,
+    writes: Option<KeyedLimiter>,
+}
+
+impl Limits {
+    /// A rate of 0 turns that limit off. The burst is twice the rate.
+    pub fn new(reads_per_sec: u32, writes_per_sec: u32) -> Self {
+        let make = |r: u32| {
+            NonZeroU32::new(r).map(|rate| {
+                let burst = NonZeroU32::new(r.saturating_mul(2)).unwrap_or(rate);
+                RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+            })
+        };
+        Self {
+            reads: make(reads_per_sec),
+            writes: make(writes_per_sec),
+        }
+    }
+
+    /// Forgets idle clients so the tables stay bounded.
+    pub fn shrink(&self) {
+        for l in [&self.reads, &self.writes].into_iter().flatten() {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limits = &state.limits;
+    let (limiter, key) = if is_mutating(req.method()) {
+        (&limits.writes, client_key(&req))
+    } else {
+        (&limits.reads, peer_ip(&req))
+    };
+    if let Some(l) = limiter {
+        if l.check_key(&key).is_err() {
+            metrics::counter!("souk_http_rate_limited_total").increment(1);
+            let mut res = ApiError::new(
+                ErrorCode::RateLimited,
+                "Too many requests from this client; slow down.",
+            )
+            .into_response();
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            );
+            return res;
+        }
+    }
+    next.run(req).await
+}
+
+/// Counts requests and times them, by route (not by raw path, to bound label cardinality).
+pub async fn http_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("souk_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("souk_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    res
+}

@@ -1,0 +1,48 @@
+//! Typed ids: no bare integer crosses a module boundary.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            pub fn get(self) -> i64 { self.0 }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { self.0.fmt(f) }
+        }
+
+        impl From<i64> for $name {
+            fn from(v: i64) -> Self { Self(v) }
+        }
+    )+};
+}
+
+typed_id! {
+    /// A person or machine that signs in.
+    AccountId,
+    /// A supplier organisation (S in S2b2c).
+    SupplierId,
+    /// A shop run by a shop owner (small b).
+    ShopId,
+    /// A warehouse or store.
+    LocationId,
+    /// A product (a style).
+    ProductId,
+    /// A stock-keeping unit: one variant of a product (colour × size).
+    SkuId,
+    /// A node of the category tree.
+    CategoryId,
+    /// A brand.
+    BrandId,
+    /// A sign-in session (a bearer token).
+    SessionId,
+    /// A machine client's API key.
+    ApiKeyId,
+}

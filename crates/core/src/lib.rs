@@ -1,0 +1,18 @@
+//! The pure domain of souk.
+//!
+//! Every business rule lives here as plain functions and types: no I/O, no
+//! async, no clock reads, no randomness (time and random bytes are passed in).
+//! The store persists what these rules decide; the API exposes them.
+
+pub mod access;
+pub mod catalog;
+pub mod error;
+pub mod ids;
+pub mod locale;
+pub mod location;
+pub mod money;
+pub mod otp;
+pub mod page;
+pub mod phone;
+
+pub use error::{DomainError, ErrorCode};

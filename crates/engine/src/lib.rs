@@ -1,0 +1,41 @@
+//! The services of souk: they load state, call the pure rules in `souk-core`,
+//! persist through `souk-store`, and keep the in-memory caches that make the
+//! read paths fast. Later issues add the owners of hot entities and the bus.
+
+pub mod accounts;
+pub mod catalog;
+pub mod clock;
+pub mod idempotency;
+pub mod locations;
+pub mod otp_sender;
+pub mod secrets;
+
+use souk_store::Db;
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use otp_sender::{CodeSender, LogSender, MemorySender};
+
+/// Everything a request handler needs, shared by all of them.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub accounts: Arc<accounts::Accounts>,
+    pub catalog: Arc<catalog::Catalog>,
+    pub locations: Arc<locations::Locations>,
+    pub idempotency: Arc<idempotency::Idempotency>,
+}
+
+impl Services {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, sender: Arc<dyn CodeSender>) -> Self {
+        Services {
+            accounts: Arc::new(accounts::Accounts::new(db.clone(), clock.clone(), sender)),
+            catalog: Arc::new(catalog::Catalog::new(db.clone(), clock.clone())),
+            locations: Arc::new(locations::Locations::new(db.clone(), clock.clone())),
+            idempotency: Arc::new(idempotency::Idempotency::new(db.clone(), clock.clone())),
+            db,
+            clock,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Configuration: defaults, then a TOML file, then `SOUK_*` environment
+//! variables, then command-line flags — each overriding the one before.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://path/to/file.db` (created on first run) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Address to listen on; port 0 picks a free one.
+    pub bind: String,
+    /// Connections in the database pool.
+    pub db_max_connections: u32,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Reads per second per client address; 0 turns the limit off.
+    pub read_rate_per_sec: u32,
+    /// Writes per second per credential (or address); 0 turns the limit off.
+    pub write_rate_per_sec: u32,
+    /// Seconds before a request is abandoned with 503.
+    pub request_timeout_secs: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `souk=debug,info`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let api = souk_api::ApiConfig::default();
+        Self {
+            database_url: "sqlite://souk-data/souk.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            db_max_connections: 16,
+            body_limit_bytes: api.body_limit_bytes,
+            read_rate_per_sec: api.read_rate_per_sec,
+            write_rate_per_sec: api.write_rate_per_sec,
+            request_timeout_secs: api.request_timeout.as_secs(),
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Flags that override the file and the environment (only those given).
+#[derive(Debug, Default, Serialize, clap::Args)]
+pub struct Overrides {
+    /// Database URL (sqlite://… or postgres://…).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 = any free port).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    /// Reads per second per client address (0 = unlimited).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_rate_per_sec: Option<u32>,
+    /// Writes per second per client credential (0 = unlimited).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_rate_per_sec: Option<u32>,
+    /// Log format: text or json.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Config> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    match file {
+        Some(f) => {
+            if !f.exists() {
+                anyhow::bail!("config file {} does not exist", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        None => fig = fig.merge(Toml::file("souk.toml")),
+    }
+    fig = fig
+        .merge(Env::prefixed("SOUK_").ignore(&["config", "test_postgres_url", "require_postgres"]))
+        .merge(Serialized::defaults(overrides));
+    Ok(fig.extract()?)
+}
