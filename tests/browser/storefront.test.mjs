@@ -266,6 +266,13 @@ describe('storefront', () => {
     await shot('07-product-404');
   });
 
+  test('an unknown page gets the 404 page with a way back', async () => {
+    const res = await page.goto(`${BASE}/no-such-page`);
+    assert.equal(res.status(), 404);
+    await page.locator(tid('not-found')).waitFor();
+    await page.locator(tid('lang-switch')).waitFor();
+  });
+
   test('API errors are shown with their message and a retry', async () => {
     await page.route('**/api/v1/products?*', (route) => route.fulfill({
       status: 503, contentType: 'application/json',

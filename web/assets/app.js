@@ -80,6 +80,8 @@ const STRINGS = {
     server_error: 'The server could not handle this request.',
     retry: 'Retry',
     error_prefix: 'Error',
+    not_found_title: 'This page does not exist',
+    not_found_hint: 'The link may be old or mistyped.',
   },
   'zh-CN': {
     brand_tagline: '商城',
@@ -139,6 +141,8 @@ const STRINGS = {
     server_error: '服务器无法处理该请求。',
     retry: '重试',
     error_prefix: '错误',
+    not_found_title: '页面不存在',
+    not_found_hint: '链接可能已过期或有误。',
   },
 };
 
