@@ -58,8 +58,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "browser-test: starting $SOUK_BIN demo"
-# NO_COLOR keeps ANSI colours out of the log that we parse.
-NO_COLOR=1 SOUK_OTP_SENDER=log \
+: >"$LOG"
+# souk reads its configuration from SOUK_* variables and refuses unknown
+# ones, so the variables of this script are kept from it. The one-time codes
+# go to the log (the default code sender). NO_COLOR keeps ANSI colours out of
+# the log that is parsed here.
+env -u SOUK_BIN -u SOUK_BASE_URL -u SOUK_SERVER_LOG -u SOUK_ARTIFACTS NO_COLOR=1 \
   "$SOUK_BIN" demo --bind 127.0.0.1:0 --data-dir "$TMP/data" >"$LOG" 2>&1 </dev/null &
 SERVER_PID=$!
 

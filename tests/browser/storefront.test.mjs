@@ -129,6 +129,10 @@ describe('storefront', () => {
     const categories = await page.locator(`${tid('category-filter')} option`).count();
     assert.ok(categories > 1, 'category filter is filled from /api/v1/categories');
     await assert.doesNotReject(page.locator(tid('signin-link')).waitFor(), 'signed-out header offers sign-in');
+    // Images the API names load (the demo's point into web/assets/img/).
+    await page.waitForFunction(() => [...document.querySelectorAll('.card-media img')].every((i) => i.complete));
+    const broken = await page.locator('[data-broken-src]').evaluateAll((els) => els.map((e) => e.dataset.brokenSrc));
+    assert.deepEqual(broken, [], 'every product image loads');
     await shot('01-index');
   });
 

@@ -377,17 +377,38 @@ export function param(name) {
   return new URLSearchParams(location.search).get(name);
 }
 
-/** A placeholder tile for products without an image: initial on a tint. */
+/** A soft background hue per product, so that cards differ at a glance. */
+export function tint(id) {
+  return `--hue:${((Number(id) || 0) * 47) % 360}`;
+}
+
+/**
+ * The glyph of a placeholder: the head noun of the title, which in English
+ * ends the title ("Classic Dress" → D) and in Chinese is its last character
+ * ("经典连衣裙" → 裙).
+ */
+function glyph(title) {
+  const s = String(title || '').trim();
+  if (!s) return '?';
+  const cjk = s.match(/[\u3400-\u9fff]/g);
+  if (cjk) return cjk[cjk.length - 1];
+  const words = s.split(/\s+/).filter((w) => /^[\p{L}]/u.test(w));
+  return (words.length ? words[words.length - 1] : s).charAt(0).toUpperCase();
+}
+
+/** A placeholder tile for products without an image. */
 export function placeholder(title, id) {
-  const hue = ((Number(id) || 0) * 47) % 360;
-  const initial = (title || '?').trim().charAt(0).toUpperCase() || '?';
-  return h('div', { class: 'img-placeholder', style: `--hue:${hue}`, 'aria-hidden': 'true' }, initial);
+  return h('div', { class: 'img-placeholder', style: tint(id), 'aria-hidden': 'true' }, glyph(title));
 }
 
 /** An <img> that turns into a placeholder if the URL does not load. */
 export function productImage(src, title, id, cls = '') {
   if (!src) return placeholder(title, id);
   const img = h('img', { src, alt: title || '', loading: 'lazy', class: cls, decoding: 'async' });
-  img.addEventListener('error', () => img.replaceWith(placeholder(title, id)), { once: true });
+  img.addEventListener('error', () => {
+    const ph = placeholder(title, id);
+    ph.dataset.brokenSrc = src; // an image the API named but that did not load
+    img.replaceWith(ph);
+  }, { once: true });
   return img;
 }

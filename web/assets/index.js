@@ -1,5 +1,5 @@
 // Storefront: search, category filter, product grid with cursor pagination.
-import { api, clearError, formatMoney, getLang, h, productImage, renderHeader, showError, t } from './app.js';
+import { api, clearError, formatMoney, getLang, h, productImage, renderHeader, showError, t, tint } from './app.js';
 import { translateDom } from './i18n-dom.js';
 
 const PAGE_SIZE = 20;
@@ -67,7 +67,7 @@ function priceLabel(price) {
 
 function card(p) {
   return h('a', { class: 'card', href: `/product.html?id=${encodeURIComponent(p.id)}`, testid: 'product-card', 'data-product-id': p.id },
-    h('div', { class: 'card-media' }, productImage(p.image, p.title, p.id)),
+    h('div', { class: 'card-media', style: tint(p.id) }, productImage(p.image, p.title, p.id)),
     h('div', { class: 'card-body' },
       p.brand ? h('div', { class: 'card-brand' }, p.brand) : null,
       h('h3', { class: 'card-title', testid: 'card-title' }, p.title),

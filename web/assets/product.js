@@ -1,6 +1,6 @@
 // Product page: translated title and description, media, attributes, and
 // a colour × size selector that shows the chosen SKU's code and price.
-import { ApiError, api, formatMoney, getLang, h, LANGS, param, productImage, renderHeader, showError, t } from './app.js';
+import { ApiError, api, formatMoney, getLang, h, LANGS, param, productImage, renderHeader, showError, t, tint } from './app.js';
 import { translateDom } from './i18n-dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -99,6 +99,8 @@ function renderSelection() {
     const on = sku && row.dataset.skuId === String(sku.id);
     row.classList.toggle('is-selected', Boolean(on));
     row.setAttribute('aria-selected', on ? 'true' : 'false');
+    const pick = row.querySelector('.row-pick');
+    if (pick) pick.textContent = on ? t('selected') : t('select');
   }
   if (sku) {
     const u = new URL(location.href);
@@ -110,6 +112,7 @@ function renderSelection() {
 function renderMedia(p) {
   const media = (Array.isArray(p.media) ? p.media : []).filter((m) => typeof m === 'string' && m);
   const main = $('main-media');
+  main.setAttribute('style', tint(p.id));
   const show = (i) => {
     main.replaceChildren(productImage(media[i], p.title, p.id, 'gallery-img'));
     for (const [j, b] of [...$('thumbs').children].entries()) b.classList.toggle('is-selected', i === j);
@@ -120,7 +123,7 @@ function renderMedia(p) {
     return;
   }
   $('thumbs').replaceChildren(...(media.length > 1 ? media.map((m, i) =>
-    h('button', { type: 'button', class: 'thumb', 'aria-label': `${i + 1}`, onclick: () => show(i) }, productImage(m, p.title, p.id))) : []));
+    h('button', { type: 'button', class: 'thumb', style: tint(p.id), 'aria-label': `${i + 1}`, onclick: () => show(i) }, productImage(m, p.title, p.id))) : []));
   show(0);
 }
 
