@@ -13,6 +13,7 @@ const BASE = process.env.SOUK_BASE_URL;
 const LOG = process.env.SOUK_SERVER_LOG;
 const ARTIFACTS = process.env.SOUK_ARTIFACTS || path.join(import.meta.dirname, 'artifacts');
 const PHONE = '+8613800138000';
+const PHONE_2 = '+8613800138001';
 const TIMEOUT = 15_000;
 
 if (!BASE || !LOG) {
@@ -347,6 +348,19 @@ describe('storefront', () => {
     await p.goto(productUrl);
     await p.locator(tid('product-title')).waitFor();
     await p.screenshot({ path: path.join(ARTIFACTS, '13-product-mobile.png'), fullPage: true });
+
+    // Signed in, the header still fits a phone's width.
+    await p.goto(`${BASE}/signin.html`);
+    await p.locator(tid('phone-input')).fill(PHONE_2);
+    const offset = logSize();
+    await p.locator(tid('send-code')).click();
+    await p.locator(tid('code-input')).fill(await waitForOtp(PHONE_2, offset));
+    await Promise.all([p.waitForURL((u) => u.pathname === '/'), p.locator(tid('verify-code')).click()]);
+    await p.locator(tid('signout')).waitFor();
+    await p.locator(tid('product-card')).first().waitFor();
+    const overflowIn = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflowIn <= 1, `signed-in header fits a phone (overflow ${overflowIn}px)`);
+    await p.screenshot({ path: path.join(ARTIFACTS, '14-index-mobile-signed-in.png') });
     await mobile.close();
   });
 

@@ -359,7 +359,7 @@ export async function renderHeader() {
       document.dispatchEvent(new CustomEvent('souk:signed-out'));
     });
     account.replaceChildren(
-      h('span', { class: 'account-who', title: me.display_name || '' },
+      h('span', { class: 'account-who', title: [me.display_name, me.phone].filter(Boolean).join(' · ') },
         h('span', { class: 'avatar', 'aria-hidden': 'true' }, '☺'),
         h('span', { class: 'sr-only' }, `${t('signed_in_as')} `),
         h('span', { testid: 'account-phone', 'data-phone': me.phone || '' }, maskPhone(me.phone) || me.display_name || `#${me.id}`)),
