@@ -87,3 +87,50 @@ pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Con
         .merge(Serialized::defaults(overrides));
     Ok(fig.extract()?)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "souk.toml",
+                r#"
+                bind = "127.0.0.1:1111"
+                database_url = "sqlite://from-file.db"
+                log_level = "debug"
+            "#,
+            )?;
+            let c = load(None, &Overrides::default()).expect("load");
+            assert_eq!(c.bind, "127.0.0.1:1111");
+            assert_eq!(c.log_level, "debug");
+            assert_eq!(c.db_max_connections, Config::default().db_max_connections);
+
+            jail.set_env("SOUK_BIND", "127.0.0.1:2222");
+            let c = load(None, &Overrides::default()).expect("load");
+            assert_eq!(c.bind, "127.0.0.1:2222");
+            assert_eq!(c.database_url, "sqlite://from-file.db");
+
+            let flags = Overrides {
+                bind: Some("127.0.0.1:3333".into()),
+                ..Overrides::default()
+            };
+            let c = load(None, &flags).expect("load");
+            assert_eq!(c.bind, "127.0.0.1:3333");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("souk.toml", "bnid = \"typo\"")?;
+            assert!(load(None, &Overrides::default()).is_err());
+            assert!(load(Some(&PathBuf::from("missing.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+}
