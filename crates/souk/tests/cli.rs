@@ -85,16 +85,26 @@ fn start_demo(data_dir: &std::path::Path) -> Server {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("demo started");
-        if let Some(url) = line.strip_prefix("listening on ") {
-            return Server {
-                child,
-                url: url.trim().to_owned(),
-                output: rx,
-            };
+    let url = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    break Some(url.trim().to_owned());
+                }
+            }
+            Err(_) => break None,
+        }
+    };
+    match url {
+        Some(url) => Server {
+            child,
+            url,
+            output: rx,
+        },
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("souk demo did not print its address");
         }
     }
 }
