@@ -77,6 +77,10 @@ error_codes! {
     DuplicateVariant => ("duplicate_variant", Conflict),
     IllegalTransition => ("illegal_transition", Conflict),
     NameTaken => ("name_taken", Conflict),
+    // stock
+    InvalidQuantity => ("invalid_quantity", Invalid),
+    OutOfStock => ("out_of_stock", Conflict),
+    ReservationExpired => ("reservation_expired", Conflict),
     // idempotency
     InvalidIdempotencyKey => ("invalid_idempotency_key", Invalid),
     IdempotencyKeyReused => ("idempotency_key_reused", Conflict),

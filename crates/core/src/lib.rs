@@ -14,5 +14,6 @@ pub mod money;
 pub mod otp;
 pub mod page;
 pub mod phone;
+pub mod stock;
 
 pub use error::{DomainError, ErrorCode};

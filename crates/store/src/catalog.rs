@@ -7,8 +7,8 @@ use souk_core::catalog::{ProductStatus, Translation};
 use souk_core::ids::{AccountId, BrandId, CategoryId, ProductId, ShopId, SkuId, SupplierId};
 use souk_core::locale::Locale;
 use souk_core::money::{Currency, Money};
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, AnyConnection, Arguments, Executor, Row};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Executor, Row};
 use std::collections::BTreeMap;
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -607,32 +607,6 @@ pub struct ProductFilter {
     pub limit: u32,
 }
 
-/// Builds SQL with `$n` placeholders that both dialects accept.
-struct SqlBuilder {
-    text: String,
-    args: AnyArguments<'static>,
-    n: usize,
-}
-
-impl SqlBuilder {
-    fn new(text: &str) -> Self {
-        Self {
-            text: text.to_owned(),
-            args: AnyArguments::default(),
-            n: 0,
-        }
-    }
-
-    fn bind<T>(&mut self, v: T) -> StoreResult<String>
-    where
-        T: 'static + Send + sqlx::Encode<'static, Any> + sqlx::Type<Any>,
-    {
-        self.args.add(v).map_err(|e| corrupt(e.to_string()))?;
-        self.n += 1;
-        Ok(format!("${}", self.n))
-    }
-}
-
 /// Ids of the products matching `f`, in id order, at most `f.limit`.
 pub async fn search_ids<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -640,7 +614,7 @@ pub async fn search_ids<'e, E: Executor<'e, Database = Any>>(
     f: &ProductFilter,
 ) -> StoreResult<Vec<ProductId>> {
     let _ = dialect; // both dialects take the same SQL today; kept for the day they don't
-    let mut q = SqlBuilder::new("SELECT p.id FROM products p WHERE ");
+    let mut q = crate::sql::SqlBuilder::new("SELECT p.id FROM products p WHERE ");
     let mut conds: Vec<String> = Vec::new();
     let after = q.bind(f.after_id)?;
     conds.push(format!("p.id > {after}"));

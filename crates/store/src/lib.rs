@@ -10,6 +10,8 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod locations;
+pub mod sql;
+pub mod stock;
 
 pub use db::{commit, Db, Dialect, WriteTx};
 pub use error::{StoreError, StoreResult};

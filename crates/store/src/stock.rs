@@ -1,0 +1,424 @@
+//! Stock storage: levels, the movement ledger, reservations and transfers.
+//! Written only by the stock owner (engine), in batches.
+
+use crate::error::{StoreError, StoreResult};
+use crate::sql::SqlBuilder;
+use souk_core::ids::{AccountId, LocationId, SkuId};
+use souk_core::stock::{HoldState, Level, Movement, Reason};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Executor, Row};
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservationRow {
+    pub id: i64,
+    pub sku: SkuId,
+    pub location: LocationId,
+    pub qty: i64,
+    pub state: HoldState,
+    pub channel: String,
+    pub holder: AccountId,
+    pub expires_at_ms: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+fn reservation_from(r: &AnyRow) -> StoreResult<ReservationRow> {
+    let state: String = r.try_get("state")?;
+    Ok(ReservationRow {
+        id: r.try_get("id")?,
+        sku: SkuId(r.try_get("sku_id")?),
+        location: LocationId(r.try_get("location_id")?),
+        qty: r.try_get("qty")?,
+        state: HoldState::parse(&state).ok_or_else(|| corrupt(format!("hold state {state}")))?,
+        channel: r.try_get("channel")?,
+        holder: AccountId(r.try_get("holder_id")?),
+        expires_at_ms: r.try_get("expires_at_ms")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        updated_at_ms: r.try_get("updated_at_ms")?,
+    })
+}
+
+const RESERVATION_COLUMNS: &str =
+    "id, sku_id, location_id, qty, state, channel, holder_id, expires_at_ms, created_at_ms, updated_at_ms";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRow {
+    pub id: i64,
+    pub sku: SkuId,
+    pub from: LocationId,
+    pub to: LocationId,
+    pub qty: i64,
+    /// `in_transit` or `received`.
+    pub state: String,
+    pub created_at_ms: i64,
+    pub received_at_ms: Option<i64>,
+}
+
+/// A movement as the ledger stores it, with its context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementRow {
+    pub id: i64,
+    pub movement: Movement,
+    pub reservation_id: Option<i64>,
+    pub transfer_id: Option<i64>,
+    pub actor: Option<AccountId>,
+    pub note: String,
+    pub created_at_ms: i64,
+}
+
+/// Everything one group commit writes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub movements: Vec<MovementRow>,
+    /// Final figures of every level the batch touched.
+    pub levels: Vec<(SkuId, LocationId, Level)>,
+    pub new_reservations: Vec<ReservationRow>,
+    /// (id, new state, at)
+    pub reservation_states: Vec<(i64, HoldState, i64)>,
+    pub new_transfers: Vec<TransferRow>,
+    /// (id, received at)
+    pub received_transfers: Vec<(i64, i64)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.movements.is_empty()
+            && self.levels.is_empty()
+            && self.new_reservations.is_empty()
+            && self.reservation_states.is_empty()
+            && self.new_transfers.is_empty()
+            && self.received_transfers.is_empty()
+    }
+}
+
+/// Rows per multi-row INSERT: well under both databases' parameter limits.
+const ROWS_PER_INSERT: usize = 200;
+
+/// Writes a batch inside the caller's transaction.
+pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()> {
+    for chunk in b.movements.chunks(ROWS_PER_INSERT) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO stock_movements (id, sku_id, location_id, reason, on_hand_delta, reserved_delta, safety_delta, \
+             reservation_id, transfer_id, actor_id, note, created_at_ms) VALUES ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for m in chunk {
+            let p = [
+                q.bind(m.id)?,
+                q.bind(m.movement.sku.0)?,
+                q.bind(m.movement.location.0)?,
+                q.bind(m.movement.reason.as_str().to_owned())?,
+                q.bind(m.movement.on_hand_delta)?,
+                q.bind(m.movement.reserved_delta)?,
+                q.bind(m.movement.safety_delta)?,
+                q.bind(m.reservation_id)?,
+                q.bind(m.transfer_id)?,
+                q.bind(m.actor.map(|a| a.0))?,
+                q.bind(m.note.clone())?,
+                q.bind(m.created_at_ms)?,
+            ];
+            rows.push(format!("({})", p.join(", ")));
+        }
+        q.text.push_str(&rows.join(", "));
+        sqlx::query_with(&q.text, q.args)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for chunk in b.levels.chunks(ROWS_PER_INSERT) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO stock_levels (sku_id, location_id, on_hand, reserved, safety, updated_at_ms) VALUES ",
+        );
+        let now = b.movements.last().map(|m| m.created_at_ms).unwrap_or(0);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (sku, loc, l) in chunk {
+            let p = [
+                q.bind(sku.0)?,
+                q.bind(loc.0)?,
+                q.bind(l.on_hand)?,
+                q.bind(l.reserved)?,
+                q.bind(l.safety)?,
+                q.bind(now)?,
+            ];
+            rows.push(format!("({})", p.join(", ")));
+        }
+        q.text.push_str(&rows.join(", "));
+        q.text.push_str(
+            " ON CONFLICT (sku_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
+             reserved = excluded.reserved, safety = excluded.safety, updated_at_ms = excluded.updated_at_ms",
+        );
+        sqlx::query_with(&q.text, q.args)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for chunk in b.new_reservations.chunks(ROWS_PER_INSERT) {
+        let mut q = SqlBuilder::new(&format!(
+            "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES "
+        ));
+        let mut rows = Vec::with_capacity(chunk.len());
+        for r in chunk {
+            let p = [
+                q.bind(r.id)?,
+                q.bind(r.sku.0)?,
+                q.bind(r.location.0)?,
+                q.bind(r.qty)?,
+                q.bind(r.state.as_str().to_owned())?,
+                q.bind(r.channel.clone())?,
+                q.bind(r.holder.0)?,
+                q.bind(r.expires_at_ms)?,
+                q.bind(r.created_at_ms)?,
+                q.bind(r.updated_at_ms)?,
+            ];
+            rows.push(format!("({})", p.join(", ")));
+        }
+        q.text.push_str(&rows.join(", "));
+        sqlx::query_with(&q.text, q.args)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (id, state, at) in &b.reservation_states {
+        sqlx::query("UPDATE reservations SET state = $1, updated_at_ms = $2 WHERE id = $3")
+            .bind(state.as_str())
+            .bind(*at)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for t in &b.new_transfers {
+        sqlx::query(
+            "INSERT INTO transfers (id, sku_id, from_location, to_location, qty, state, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.id)
+        .bind(t.sku.0)
+        .bind(t.from.0)
+        .bind(t.to.0)
+        .bind(t.qty)
+        .bind(t.state.clone())
+        .bind(t.created_at_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (id, at) in &b.received_transfers {
+        sqlx::query("UPDATE transfers SET state = 'received', received_at_ms = $1 WHERE id = $2")
+            .bind(*at)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn level<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    sku: SkuId,
+    loc: LocationId,
+) -> StoreResult<Option<Level>> {
+    let row = sqlx::query(
+        "SELECT on_hand, reserved, safety FROM stock_levels WHERE sku_id = $1 AND location_id = $2",
+    )
+    .bind(sku.0)
+    .bind(loc.0)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        Ok(Level {
+            on_hand: r.try_get("on_hand")?,
+            reserved: r.try_get("reserved")?,
+            safety: r.try_get("safety")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn levels_of_sku<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    sku: SkuId,
+) -> StoreResult<Vec<(LocationId, Level)>> {
+    let rows = sqlx::query("SELECT location_id, on_hand, reserved, safety FROM stock_levels WHERE sku_id = $1 ORDER BY location_id")
+        .bind(sku.0)
+        .fetch_all(ex)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                LocationId(r.try_get("location_id")?),
+                Level {
+                    on_hand: r.try_get("on_hand")?,
+                    reserved: r.try_get("reserved")?,
+                    safety: r.try_get("safety")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// All levels, keyed, for rebuild checks.
+pub async fn all_levels<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+) -> StoreResult<Vec<(SkuId, LocationId, Level)>> {
+    let rows = sqlx::query("SELECT sku_id, location_id, on_hand, reserved, safety FROM stock_levels ORDER BY sku_id, location_id")
+        .fetch_all(ex)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                SkuId(r.try_get("sku_id")?),
+                LocationId(r.try_get("location_id")?),
+                Level {
+                    on_hand: r.try_get("on_hand")?,
+                    reserved: r.try_get("reserved")?,
+                    safety: r.try_get("safety")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The levels as the movement ledger says they should be.
+pub async fn levels_from_ledger<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+) -> StoreResult<Vec<(SkuId, LocationId, Level)>> {
+    let rows = sqlx::query(
+        "SELECT sku_id, location_id, CAST(SUM(on_hand_delta) AS BIGINT) AS on_hand, \
+         CAST(SUM(reserved_delta) AS BIGINT) AS reserved, CAST(SUM(safety_delta) AS BIGINT) AS safety FROM stock_movements GROUP BY sku_id, location_id ORDER BY sku_id, location_id",
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            // SUM of BIGINT is NUMERIC on PostgreSQL, hence the CASTs above.
+            Ok((
+                SkuId(r.try_get("sku_id")?),
+                LocationId(r.try_get("location_id")?),
+                Level {
+                    on_hand: r.try_get("on_hand")?,
+                    reserved: r.try_get("reserved")?,
+                    safety: r.try_get("safety")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub async fn reservation<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+) -> StoreResult<Option<ReservationRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(reservation_from).transpose()
+}
+
+pub async fn held_reservations<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+) -> StoreResult<Vec<ReservationRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE state = 'held' ORDER BY id"
+    ))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(reservation_from).collect()
+}
+
+pub async fn reservations_of<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    holder: AccountId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<ReservationRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE holder_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    ))
+    .bind(holder.0)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(reservation_from).collect()
+}
+
+pub async fn transfer<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+) -> StoreResult<Option<TransferRow>> {
+    let row = sqlx::query(
+        "SELECT id, sku_id, from_location, to_location, qty, state, created_at_ms, received_at_ms FROM transfers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        Ok(TransferRow {
+            id: r.try_get("id")?,
+            sku: SkuId(r.try_get("sku_id")?),
+            from: LocationId(r.try_get("from_location")?),
+            to: LocationId(r.try_get("to_location")?),
+            qty: r.try_get("qty")?,
+            state: r.try_get("state")?,
+            created_at_ms: r.try_get("created_at_ms")?,
+            received_at_ms: r.try_get("received_at_ms")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn movements<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    sku: SkuId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<MovementRow>> {
+    let rows = sqlx::query(
+        "SELECT id, sku_id, location_id, reason, on_hand_delta, reserved_delta, safety_delta, reservation_id, transfer_id, \
+         actor_id, note, created_at_ms FROM stock_movements WHERE sku_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(sku.0)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let reason: String = r.try_get("reason")?;
+            Ok(MovementRow {
+                id: r.try_get("id")?,
+                movement: Movement {
+                    sku: SkuId(r.try_get("sku_id")?),
+                    location: LocationId(r.try_get("location_id")?),
+                    reason: Reason::parse(&reason)
+                        .ok_or_else(|| corrupt(format!("reason {reason}")))?,
+                    on_hand_delta: r.try_get("on_hand_delta")?,
+                    reserved_delta: r.try_get("reserved_delta")?,
+                    safety_delta: r.try_get("safety_delta")?,
+                },
+                reservation_id: r.try_get("reservation_id")?,
+                transfer_id: r.try_get("transfer_id")?,
+                actor: r.try_get::<Option<i64>, _>("actor_id")?.map(AccountId),
+                note: r.try_get("note")?,
+                created_at_ms: r.try_get("created_at_ms")?,
+            })
+        })
+        .collect()
+}
+
+/// The highest id in each owner-allocated table, to continue numbering after a restart.
+pub async fn max_ids(conn: &mut AnyConnection) -> StoreResult<(i64, i64, i64)> {
+    let m: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM stock_movements")
+        .fetch_one(&mut *conn)
+        .await?;
+    let r: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM reservations")
+        .fetch_one(&mut *conn)
+        .await?;
+    let t: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM transfers")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((m, r, t))
+}
