@@ -142,6 +142,35 @@ pub fn require_supplier_manager(p: &Principal, supplier: SupplierId) -> DomainRe
     }
 }
 
+/// The supplier a new object (a product, a supplier warehouse) is created for.
+///
+/// A named supplier must be one the principal manages (operators manage all).
+/// Unnamed, it is the principal's only supplier; an operator, or a user of
+/// several suppliers, must name it.
+pub fn acting_supplier(p: &Principal, requested: Option<SupplierId>) -> DomainResult<SupplierId> {
+    match requested {
+        Some(s) => {
+            require_supplier_manager(p, s)?;
+            Ok(s)
+        }
+        None if p.is_operator() => Err(DomainError::invalid(
+            "An operator must name the supplier_id.",
+        )),
+        None => {
+            let mut own = p.supplier_ids();
+            match (own.next(), own.next()) {
+                (Some(s), None) => Ok(s),
+                (Some(_), Some(_)) => Err(DomainError::invalid(
+                    "You act for several suppliers: name the supplier_id.",
+                )),
+                (None, _) => Err(DomainError::forbidden(
+                    "Only suppliers and operators may do this.",
+                )),
+            }
+        }
+    }
+}
+
 /// May this principal see the (possibly unpublished) objects of `supplier`?
 pub fn may_view_supplier(p: &Principal, supplier: SupplierId) -> bool {
     may_manage_supplier(p, supplier)
@@ -182,6 +211,13 @@ pub fn may_view_account(p: &Principal, account: AccountId) -> bool {
     p.is_operator() || p.account_id == account
 }
 
+/// May this principal move stock at a location (receive, adjust, ship, transfer)?
+/// Operators everywhere; a supplier at its own warehouses; a clerk at its store.
+/// Today these are exactly the people who may see the location.
+pub fn may_manage_stock_at(p: &Principal, id: LocationId, owner: LocationOwner) -> bool {
+    may_view_location(p, id, owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +238,48 @@ mod tests {
         assert!(may_manage_supplier(&p, SupplierId(7)));
         assert!(!may_manage_supplier(&p, SupplierId(8)));
         assert!(require_operator(&p).is_err());
+    }
+
+    #[test]
+    fn acting_supplier_is_named_or_the_only_one() {
+        let s = |i| Grant::Supplier {
+            supplier_id: SupplierId(i),
+        };
+        let one = principal(vec![s(7)]);
+        assert_eq!(acting_supplier(&one, None), Ok(SupplierId(7)));
+        assert_eq!(
+            acting_supplier(&one, Some(SupplierId(7))),
+            Ok(SupplierId(7))
+        );
+        let code = |r: DomainResult<SupplierId>| r.map_err(|e| e.code);
+        assert_eq!(
+            code(acting_supplier(&one, Some(SupplierId(8)))),
+            Err(crate::ErrorCode::Forbidden)
+        );
+        let two = principal(vec![s(7), s(8)]);
+        assert_eq!(
+            acting_supplier(&two, Some(SupplierId(8))),
+            Ok(SupplierId(8))
+        );
+        assert_eq!(
+            code(acting_supplier(&two, None)),
+            Err(crate::ErrorCode::InvalidField)
+        );
+        let buyer = principal(vec![Grant::Buyer]);
+        assert_eq!(
+            code(acting_supplier(&buyer, None)),
+            Err(crate::ErrorCode::Forbidden)
+        );
+        assert_eq!(
+            code(acting_supplier(&buyer, Some(SupplierId(7)))),
+            Err(crate::ErrorCode::Forbidden)
+        );
+        let op = principal(vec![Grant::Operator]);
+        assert_eq!(acting_supplier(&op, Some(SupplierId(9))), Ok(SupplierId(9)));
+        assert_eq!(
+            code(acting_supplier(&op, None)),
+            Err(crate::ErrorCode::InvalidField)
+        );
     }
 
     #[test]

@@ -133,7 +133,8 @@ pub enum Command {
     },
 }
 
-fn check_qty(qty: i64) -> DomainResult<()> {
+/// A quantity is 1 to [`MAX_QUANTITY`].
+pub fn check_qty(qty: i64) -> DomainResult<()> {
     if qty <= 0 || qty > MAX_QUANTITY {
         return Err(DomainError::new(
             ErrorCode::InvalidQuantity,
@@ -316,6 +317,64 @@ pub fn may_commit(state: HoldState, expires_at_ms: i64, now_ms: i64) -> DomainRe
     }
 }
 
+/// A place that could fulfil an order line, as routing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub location: LocationId,
+    pub kind: crate::location::LocationKind,
+    /// The location's region (province), e.g. "Zhejiang".
+    pub region: String,
+    pub available: i64,
+    pub can_ship: bool,
+    pub can_pickup: bool,
+}
+
+/// How the buyer gets the goods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fulfilment {
+    /// Delivered to an address in `region` (empty: unknown).
+    DeliverHome { region: String },
+    /// Collected at this store.
+    Pickup { store: LocationId },
+}
+
+/// The routing rule for choosing where stock is taken from:
+///
+/// 1. Pickup takes from the chosen store only, if it can hand over and has stock.
+/// 2. Deliver-home considers locations that can ship and hold enough stock;
+///    it prefers one in the buyer's region; then the cloud warehouse (inspected
+///    goods, fastest dispatch) over stores over supplier warehouses; then the
+///    deepest stock (leaves thin shelves for walk-in buyers); then the lowest id.
+pub fn choose_location(candidates: &[Candidate], qty: i64, how: &Fulfilment) -> Option<LocationId> {
+    use crate::location::LocationKind;
+    match how {
+        Fulfilment::Pickup { store } => candidates
+            .iter()
+            .find(|c| c.location == *store && c.can_pickup && c.available >= qty)
+            .map(|c| c.location),
+        Fulfilment::DeliverHome { region } => {
+            let kind_rank = |k: LocationKind| match k {
+                LocationKind::CloudWarehouse => 0,
+                LocationKind::Store => 1,
+                LocationKind::SupplierWarehouse => 2,
+            };
+            candidates
+                .iter()
+                .filter(|c| c.can_ship && c.available >= qty)
+                .min_by_key(|c| {
+                    let same_region = !region.is_empty() && c.region.eq_ignore_ascii_case(region);
+                    (
+                        !same_region,
+                        kind_rank(c.kind),
+                        std::cmp::Reverse(c.available),
+                        c.location,
+                    )
+                })
+                .map(|c| c.location)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +452,75 @@ mod tests {
             Err(ErrorCode::ReservationExpired)
         );
         assert!(may_commit(HoldState::Released, 100, 0).is_err());
+    }
+
+    fn cand(
+        id: i64,
+        kind: crate::location::LocationKind,
+        region: &str,
+        available: i64,
+    ) -> Candidate {
+        Candidate {
+            location: LocationId(id),
+            kind,
+            region: region.into(),
+            available,
+            can_ship: true,
+            can_pickup: kind == crate::location::LocationKind::Store,
+        }
+    }
+
+    #[test]
+    fn routing_prefers_region_then_warehouse_then_depth() {
+        use crate::location::LocationKind::*;
+        let c = vec![
+            cand(1, CloudWarehouse, "Shanghai", 5),
+            cand(2, Store, "Zhejiang", 3),
+            cand(3, Store, "Shanghai", 9),
+            cand(4, SupplierWarehouse, "Zhejiang", 50),
+        ];
+        let home = |r: &str| Fulfilment::DeliverHome { region: r.into() };
+        assert_eq!(
+            choose_location(&c, 2, &home("Zhejiang")),
+            Some(LocationId(2))
+        );
+        assert_eq!(
+            choose_location(&c, 4, &home("Zhejiang")),
+            Some(LocationId(4))
+        );
+        assert_eq!(choose_location(&c, 2, &home("")), Some(LocationId(1)));
+        assert_eq!(choose_location(&c, 6, &home("")), Some(LocationId(3)));
+        assert_eq!(choose_location(&c, 60, &home("")), None);
+        assert_eq!(
+            choose_location(
+                &c,
+                3,
+                &Fulfilment::Pickup {
+                    store: LocationId(2)
+                }
+            ),
+            Some(LocationId(2))
+        );
+        assert_eq!(
+            choose_location(
+                &c,
+                4,
+                &Fulfilment::Pickup {
+                    store: LocationId(2)
+                }
+            ),
+            None
+        );
+        assert_eq!(
+            choose_location(
+                &c,
+                1,
+                &Fulfilment::Pickup {
+                    store: LocationId(1)
+                }
+            ),
+            None
+        );
     }
 
     fn command() -> impl Strategy<Value = Command> {

@@ -6,7 +6,9 @@
 
 use crate::clock::Clock;
 use dashmap::DashMap;
-use souk_core::access::{may_view_supplier, require_operator, require_supplier_manager, Principal};
+use souk_core::access::{
+    acting_supplier, may_view_supplier, require_operator, require_supplier_manager, Principal,
+};
 use souk_core::catalog::{
     self, expand_variants, parse_option, parse_search, parse_sku_code, transition_status,
     validate_attributes, validate_media, validate_prices, validate_translations, PriceInput,
@@ -273,19 +275,7 @@ impl Catalog {
         p: &Principal,
         requested: Option<SupplierId>,
     ) -> DomainResult<SupplierId> {
-        if p.is_operator() {
-            return requested
-                .ok_or_else(|| DomainError::invalid("An operator must name the supplier_id."));
-        }
-        let own = p.sole_supplier().ok_or_else(|| {
-            DomainError::forbidden("Only suppliers and operators may create products.")
-        })?;
-        match requested {
-            Some(s) if s != own => Err(DomainError::forbidden(
-                "You may only create products for your own supplier.",
-            )),
-            _ => Ok(own),
-        }
+        acting_supplier(p, requested)
     }
 
     pub async fn create_product(
@@ -645,6 +635,20 @@ impl Catalog {
             None
         };
         Ok(SearchPage { items, next_cursor })
+    }
+
+    /// The product a SKU belongs to, as `viewer` may see it (else not found).
+    pub async fn product_of_sku(
+        &self,
+        viewer: Option<&Principal>,
+        sku: SkuId,
+    ) -> DomainResult<Arc<ProductRecord>> {
+        let product = repo::product_of_sku(self.db.pool(), sku)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The SKU"))?;
+        self.product(viewer, product)
+            .await
+            .map_err(|_| DomainError::not_found("The SKU"))
     }
 
     /// Number of products cached in memory (for metrics).

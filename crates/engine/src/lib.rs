@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod locations;
 pub mod otp_sender;
 pub mod secrets;
+pub mod stock;
 
 use souk_store::Db;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub struct Services {
     pub catalog: Arc<catalog::Catalog>,
     pub locations: Arc<locations::Locations>,
     pub idempotency: Arc<idempotency::Idempotency>,
+    pub stock: Arc<stock::Stock>,
 }
 
 impl Services {
@@ -34,6 +36,7 @@ impl Services {
             catalog: Arc::new(catalog::Catalog::new(db.clone(), clock.clone())),
             locations: Arc::new(locations::Locations::new(db.clone(), clock.clone())),
             idempotency: Arc::new(idempotency::Idempotency::new(db.clone(), clock.clone())),
+            stock: stock::Stock::start(db.clone(), clock.clone()),
             db,
             clock,
         }

@@ -2,7 +2,9 @@
 //! supplier warehouses (supplier-owned).
 
 use crate::clock::Clock;
-use souk_core::access::{may_manage_location, may_view_location, LocationOwner, Principal};
+use souk_core::access::{
+    acting_supplier, may_manage_location, may_view_location, LocationOwner, Principal,
+};
 use souk_core::error::{DomainError, DomainResult};
 use souk_core::ids::{LocationId, SupplierId};
 use souk_core::location::{parse_name, Address, Capabilities, LocationKind};
@@ -43,28 +45,19 @@ impl Locations {
         Self { db, clock }
     }
 
-    /// Operators create any location; a supplier user creates its own supplier warehouses.
+    /// Operators create any location; a supplier user creates its own supplier's
+    /// warehouses (naming the supplier when it acts for several).
     pub async fn create(&self, p: &Principal, input: LocationInput) -> DomainResult<LocationRow> {
         let owner = match input.kind {
             LocationKind::SupplierWarehouse => {
-                let s = if p.is_operator() {
-                    input.supplier_id.ok_or_else(|| {
-                        DomainError::invalid("A supplier warehouse needs a supplier_id.")
-                    })?
-                } else {
-                    let own = p.sole_supplier().ok_or_else(|| {
-                        DomainError::forbidden("Only operators and suppliers may create locations.")
-                    })?;
-                    if input.supplier_id.is_some_and(|s| s != own) {
-                        return Err(DomainError::forbidden(
-                            "You may only create warehouses for your own supplier.",
-                        ));
-                    }
-                    own
-                };
-                LocationOwner::Supplier(s)
+                LocationOwner::Supplier(acting_supplier(p, input.supplier_id)?)
             }
             _ => {
+                if !may_manage_location(p, LocationOwner::Platform) {
+                    return Err(DomainError::forbidden(
+                        "Only operators may create cloud warehouses and stores.",
+                    ));
+                }
                 if input.supplier_id.is_some() {
                     return Err(DomainError::invalid(
                         "Only a supplier warehouse belongs to a supplier.",
@@ -73,11 +66,6 @@ impl Locations {
                 LocationOwner::Platform
             }
         };
-        if !may_manage_location(p, owner) {
-            return Err(DomainError::forbidden(
-                "Only operators may create cloud warehouses and stores.",
-            ));
-        }
         self.insert(input, owner).await
     }
 
@@ -135,6 +123,11 @@ impl Locations {
             .into_iter()
             .filter(|l| may_view_location(p, l.id, owner_of(l)))
             .collect())
+    }
+
+    /// Every location, unfiltered, for internal use (routing, availability).
+    pub async fn all(&self) -> DomainResult<Vec<LocationRow>> {
+        Ok(repo::list_all(self.db.pool()).await?)
     }
 
     /// Stores, for buyers choosing where to pick up: public, name and address only.

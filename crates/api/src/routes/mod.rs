@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod dto;
 pub mod locations;
 pub mod sign_in;
+pub mod stock;
 pub mod system;
 
 use crate::AppState;
@@ -18,4 +19,5 @@ pub fn api_router(doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .merge(accounts::router())
         .merge(catalog::router())
         .merge(locations::router())
+        .merge(stock::router())
 }
