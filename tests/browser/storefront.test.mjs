@@ -329,6 +329,9 @@ describe('storefront', () => {
   });
 
   test('sign-out returns the header to the signed-out state', async () => {
+    await page.goto(`${BASE}/signin.html`);
+    await page.locator(tid('already-signed-in')).waitFor();
+    await page.goto(`${BASE}/`);
     await page.locator(tid('signout')).click();
     await page.locator(tid('signin-link')).waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem('souk.token')), null);

@@ -123,5 +123,12 @@ els.change.addEventListener('click', () => {
 });
 
 translateDom();
-renderHeader();
-document.addEventListener('souk:signed-out', () => renderHeader());
+renderHeader().then((me) => {
+  if (!me) return;
+  // Already signed in: say so, and offer the way back; the form stays for switching accounts.
+  const note = $('already');
+  note.replaceChildren(`${t('signed_in_as')} ${maskPhone(me.phone) || me.display_name}. `,
+    Object.assign(document.createElement('a'), { href: nextUrl(), textContent: t('back_to_shop') }));
+  note.hidden = false;
+});
+document.addEventListener('souk:signed-out', () => { $('already').hidden = true; renderHeader(); });
