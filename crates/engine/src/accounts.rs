@@ -14,6 +14,7 @@ use souk_core::otp;
 use souk_core::phone::Phone;
 use souk_store::accounts::{self as repo, CredentialKind, NewAccount};
 use souk_store::{catalog as catalog_repo, locations as location_repo, Db};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A session lasts 30 days.
@@ -25,12 +26,27 @@ const PRINCIPAL_CACHE_TTL_MS: i64 = 30_000;
 /// Failed password attempts per email allowed in [`PASSWORD_WINDOW_MS`].
 const MAX_PASSWORD_FAILURES: usize = 5;
 const PASSWORD_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Past this many emails with recent failures, stale entries are swept out.
+const PASSWORD_FAILURES_SWEEP_AT: usize = 10_000;
+
+/// A principal trusted from memory: who, by which credential, until when.
+struct Cached {
+    principal: Principal,
+    credential: SessionId,
+    expires_at_ms: Option<i64>,
+    checked_at_ms: i64,
+}
 
 pub struct Accounts {
     db: Db,
     clock: Arc<dyn Clock>,
     sender: Arc<dyn CodeSender>,
-    principals: DashMap<String, (Principal, SessionId, i64)>,
+    principals: DashMap<String, Cached>,
+    /// Bumped whenever cached principals are dropped (revocation, new grants,
+    /// disabling): a lookup that raced one of those does not cache its answer.
+    cache_epoch: AtomicU64,
+    /// Password attempts per email: each is counted before it is checked and
+    /// kept when it fails, so concurrent guesses cannot overrun the limit.
     password_failures: DashMap<String, Vec<i64>>,
 }
 
@@ -137,6 +153,7 @@ impl Accounts {
             clock,
             sender,
             principals: DashMap::new(),
+            cache_epoch: AtomicU64::new(0),
             password_failures: DashMap::new(),
         }
     }
@@ -147,6 +164,7 @@ impl Accounts {
         let now = self.clock.now_ms();
         let code = otp::code_from_entropy(random_u64());
         let mut tx = self.db.begin_write().await?;
+        repo::lock_phone(&mut tx, self.db.dialect(), phone.as_str()).await?;
         let sends =
             repo::otp_sends_since(&mut *tx, phone.as_str(), now - otp::SEND_WINDOW_MS).await?;
         otp::may_send(now, &sends)?;
@@ -174,6 +192,8 @@ impl Accounts {
         }
         let now = self.clock.now_ms();
         let mut tx = self.db.begin_write().await?;
+        // Racing guesses for one phone queue here: each sees the attempts before it.
+        repo::lock_phone(&mut tx, self.db.dialect(), phone.as_str()).await?;
         let latest = repo::latest_otp(&mut *tx, phone.as_str()).await?;
         let verdict = otp::verify(now, latest.as_ref().map(|(_, c)| c), &hash_secret(code))?;
         let Some((otp_id, _)) = latest else {
@@ -259,7 +279,7 @@ impl Accounts {
     pub async fn sign_in_password(&self, email: &str, password: &str) -> DomainResult<SignedIn> {
         let email = parse_email(email).map_err(|_| invalid_credentials())?;
         let now = self.clock.now_ms();
-        self.check_password_rate(&email, now)?;
+        self.reserve_password_attempt(&email, now)?;
         let account = repo::account_by_email(self.db.pool(), &email).await?;
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         let pw = password.to_owned();
@@ -274,15 +294,13 @@ impl Accounts {
         .await?;
         let account = match account {
             Some(a) if ok => a,
-            _ => {
-                self.password_failures.entry(email).or_default().push(now);
-                return Err(invalid_credentials());
-            }
+            // The attempt reserved above stays counted as a failure.
+            _ => return Err(invalid_credentials()),
         };
+        self.password_failures.remove(&email);
         if account.disabled {
             return Err(DomainError::forbidden("This account is disabled."));
         }
-        self.password_failures.remove(&email);
         let mut tx = self.db.begin_write().await?;
         let signed = self
             .open_session(&mut tx, account.id, "password", now)
@@ -291,16 +309,25 @@ impl Accounts {
         Ok(signed)
     }
 
-    fn check_password_rate(&self, email: &str, now: i64) -> DomainResult<()> {
-        if let Some(mut fails) = self.password_failures.get_mut(email) {
-            fails.retain(|t| now - t < PASSWORD_WINDOW_MS);
-            if fails.len() >= MAX_PASSWORD_FAILURES {
-                return Err(DomainError::new(
-                    ErrorCode::TooManyAttempts,
-                    "Too many wrong passwords for this account; try again in 15 minutes.",
-                ));
-            }
+    /// Counts a password attempt for `email` before it is checked, refusing it
+    /// when the window is full. The check and the count are one step (the map
+    /// entry is locked), so concurrent guesses cannot all slip under the limit.
+    fn reserve_password_attempt(&self, email: &str, now: i64) -> DomainResult<()> {
+        if self.password_failures.len() > PASSWORD_FAILURES_SWEEP_AT {
+            self.password_failures.retain(|_, fails| {
+                fails.retain(|t| now - t < PASSWORD_WINDOW_MS);
+                !fails.is_empty()
+            });
         }
+        let mut fails = self.password_failures.entry(email.to_owned()).or_default();
+        fails.retain(|t| now - t < PASSWORD_WINDOW_MS);
+        if fails.len() >= MAX_PASSWORD_FAILURES {
+            return Err(DomainError::new(
+                ErrorCode::TooManyAttempts,
+                "Too many wrong passwords for this account; try again in 15 minutes.",
+            ));
+        }
+        fails.push(now);
         Ok(())
     }
 
@@ -309,10 +336,13 @@ impl Accounts {
         let now = self.clock.now_ms();
         let hash = hash_secret(bearer);
         if let Some(hit) = self.principals.get(&hash) {
-            if now - hit.2 < PRINCIPAL_CACHE_TTL_MS {
-                return Ok(hit.0.clone());
+            if now - hit.checked_at_ms < PRINCIPAL_CACHE_TTL_MS
+                && hit.expires_at_ms.is_none_or(|e| now < e)
+            {
+                return Ok(hit.principal.clone());
             }
         }
+        let epoch = self.cache_epoch.load(Ordering::SeqCst);
         let unauthenticated =
             || DomainError::new(ErrorCode::Unauthenticated, "The bearer token is not valid.");
         if bearer.len() > 200 {
@@ -345,17 +375,31 @@ impl Accounts {
                 CredentialKind::ApiKey => Credential::ApiKey,
             },
         };
-        self.principals
-            .insert(hash, (principal.clone(), cred.id, now));
+        // A revocation or grant change that ran meanwhile may postdate what
+        // was read: answer with it, but do not trust it from memory later.
+        if self.cache_epoch.load(Ordering::SeqCst) == epoch {
+            self.principals.insert(
+                hash,
+                Cached {
+                    principal: principal.clone(),
+                    credential: cred.id,
+                    expires_at_ms: cred.expires_at_ms,
+                    checked_at_ms: now,
+                },
+            );
+        }
         Ok(principal)
     }
 
     fn forget_cached(&self, id: SessionId) {
-        self.principals.retain(|_, v| v.1 != id);
+        self.cache_epoch.fetch_add(1, Ordering::SeqCst);
+        self.principals.retain(|_, v| v.credential != id);
     }
 
     fn forget_cached_account(&self, account: AccountId) {
-        self.principals.retain(|_, v| v.0.account_id != account);
+        self.cache_epoch.fetch_add(1, Ordering::SeqCst);
+        self.principals
+            .retain(|_, v| v.principal.account_id != account);
     }
 
     /// Revokes the credential presented with this request (sign out).
@@ -530,13 +574,16 @@ impl Accounts {
         let hash = blocking(move || hash_password(&pw)).await??;
         let now = self.clock.now_ms();
         let mut tx = self.db.begin_write().await?;
-        if repo::account_by_email(&mut *tx, &email).await?.is_some() {
-            return Err(DomainError::new(
+        let taken = || {
+            DomainError::new(
                 ErrorCode::EmailTaken,
                 "An account with this email already exists.",
-            ));
+            )
+        };
+        if repo::account_by_email(&mut *tx, &email).await?.is_some() {
+            return Err(taken());
         }
-        let id = repo::insert_account(
+        let id = match repo::insert_account(
             &mut *tx,
             NewAccount {
                 display_name: &name,
@@ -546,7 +593,12 @@ impl Accounts {
             },
             now,
         )
-        .await?;
+        .await
+        {
+            // A concurrent create of the same email won the race.
+            Err(e) if e.is_unique_violation() => return Err(taken()),
+            r => r?,
+        };
         for g in &u.grants {
             repo::add_grant(&mut *tx, id, *g).await?;
         }

@@ -1,5 +1,6 @@
 //! Accounts, grants, credentials (sessions and API keys) and one-time codes.
 
+use crate::db::{Dialect, WriteTx};
 use crate::error::{StoreError, StoreResult};
 use souk_core::access::Grant;
 use souk_core::ids::{AccountId, SessionId};
@@ -300,6 +301,25 @@ pub async fn revoke_all_of<'e, E: Executor<'e, Database = Any>>(
     .execute(ex)
     .await?;
     Ok(r.rows_affected())
+}
+
+/// Advisory-lock namespace for one-time-code work ("otp!" as a 32-bit number).
+const OTP_LOCK_CLASS: i32 = 0x6f74_7021;
+
+/// Serialises one-time-code work for `phone` until `tx` ends, so that the
+/// send limits and the attempt count are checked and updated as one step even
+/// when requests race. PostgreSQL takes a transaction-scoped advisory lock on
+/// the phone; SQLite's `BEGIN IMMEDIATE` already holds the database's write lock.
+pub async fn lock_phone(tx: &mut WriteTx, dialect: Dialect, phone: &str) -> StoreResult<()> {
+    if dialect == Dialect::Postgres {
+        // The lock function returns void, which the Any driver cannot decode: select around it.
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS l")
+            .bind(OTP_LOCK_CLASS)
+            .bind(phone)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn insert_otp<'e, E: Executor<'e, Database = Any>>(

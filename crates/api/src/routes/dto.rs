@@ -36,21 +36,26 @@ impl From<&PriceDto> for souk_core::catalog::PriceInput {
 }
 
 /// A role and the organisation it acts for.
+///
+/// The roles without an organisation are written as empty struct variants, not
+/// unit variants: serde ignores unknown fields next to the tag of a unit
+/// variant, so `{"role": "operator", "supplier_id": 5}` (a supplier grant with
+/// a typo in the role) would silently grant operator. With `{}` it is refused.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "role", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GrantDto {
-    Operator,
+    Operator {},
     Supplier { supplier_id: i64 },
     StoreClerk { location_id: i64 },
     ShopOwner { shop_id: i64 },
-    Streamer,
-    Buyer,
+    Streamer {},
+    Buyer {},
 }
 
 impl From<Grant> for GrantDto {
     fn from(g: Grant) -> Self {
         match g {
-            Grant::Operator => GrantDto::Operator,
+            Grant::Operator => GrantDto::Operator {},
             Grant::Supplier { supplier_id } => GrantDto::Supplier {
                 supplier_id: supplier_id.0,
             },
@@ -58,8 +63,8 @@ impl From<Grant> for GrantDto {
                 location_id: location_id.0,
             },
             Grant::ShopOwner { shop_id } => GrantDto::ShopOwner { shop_id: shop_id.0 },
-            Grant::Streamer => GrantDto::Streamer,
-            Grant::Buyer => GrantDto::Buyer,
+            Grant::Streamer => GrantDto::Streamer {},
+            Grant::Buyer => GrantDto::Buyer {},
         }
     }
 }
@@ -68,7 +73,7 @@ impl From<GrantDto> for Grant {
     fn from(g: GrantDto) -> Self {
         use souk_core::ids::*;
         match g {
-            GrantDto::Operator => Grant::Operator,
+            GrantDto::Operator {} => Grant::Operator,
             GrantDto::Supplier { supplier_id } => Grant::Supplier {
                 supplier_id: SupplierId(supplier_id),
             },
@@ -78,8 +83,8 @@ impl From<GrantDto> for Grant {
             GrantDto::ShopOwner { shop_id } => Grant::ShopOwner {
                 shop_id: ShopId(shop_id),
             },
-            GrantDto::Streamer => Grant::Streamer,
-            GrantDto::Buyer => Grant::Buyer,
+            GrantDto::Streamer {} => Grant::Streamer,
+            GrantDto::Buyer {} => Grant::Buyer,
         }
     }
 }
