@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
 
     let api = api
+        .method_not_allowed_fallback(middleware::method_not_allowed)
         .route_layer(axum::middleware::from_fn(middleware::http_metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -137,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit,
+            middleware::body_limit,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             timeout,

@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
@@ -16,7 +17,7 @@ use souk_core::error::ErrorCode;
 use souk_engine::idempotency::{parse_key, Begin};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
@@ -144,6 +145,115 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             Response::from_parts(rparts, Body::from(rbytes))
         }
     }
+}
+
+/// Most of an over-long body that is read (and thrown away) before the 413 is
+/// sent. A client that is still sending when the server answers and closes
+/// gets a reset connection instead of the answer; reading the rest first lets
+/// it see the 413, and keeps the connection usable.
+const DRAIN_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest time spent reading the rest of an over-long body.
+const DRAIN_MAX_TIME: Duration = Duration::from_secs(10);
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::BodyTooLarge,
+        format!("The body is larger than this server accepts ({limit} bytes)."),
+    )
+}
+
+/// Reads and discards up to [`DRAIN_MAX_BYTES`] more of `body`; true if it ended.
+async fn drain(body: Body, already: u64) -> bool {
+    let mut stream = body.into_data_stream();
+    let mut seen = already;
+    let read_all = async {
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else { return false };
+            seen = seen.saturating_add(chunk.len() as u64);
+            if seen > DRAIN_MAX_BYTES {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DRAIN_MAX_TIME, read_all)
+        .await
+        .unwrap_or(false)
+}
+
+/// A 413 after draining what is left of the body; asks the client to close
+/// the connection when the body could not be read to its end.
+async fn refuse_too_large(body: Body, already: u64, limit: usize) -> Response {
+    let ended = drain(body, already).await;
+    let mut res = too_large(limit).into_response();
+    if !ended {
+        res.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
+    res
+}
+
+/// Enforces the body limit for every request that may carry a body, before
+/// any handler: a declared length over the limit is refused at once, and a
+/// chunked body is read up to the limit and refused when it goes past it.
+pub async fn body_limit(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (parts, body) = req.into_parts();
+    if let Some(n) = declared {
+        if n > limit as u64 {
+            let res = if n > DRAIN_MAX_BYTES {
+                // Too much to read through: answer and close.
+                let mut res = too_large(limit).into_response();
+                res.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    HeaderValue::from_static("close"),
+                );
+                res
+            } else {
+                refuse_too_large(body, 0, limit).await
+            };
+            return res;
+        }
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    // No declared length (chunked): buffer up to the limit.
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(_) => {
+                return ApiError::new(ErrorCode::MalformedJson, "The body could not be read.")
+                    .into_response()
+            }
+        };
+        if buf.len() + chunk.len() > limit {
+            let already = (buf.len() + chunk.len()) as u64;
+            drop(buf);
+            return refuse_too_large(Body::from_stream(stream), already, limit).await;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    next.run(Request::from_parts(parts, Body::from(buf.freeze())))
+        .await
+}
+
+/// The JSON 405 for a path that exists with another method.
+pub async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {}.", uri.path()),
+    )
+    .into_response()
 }
 
 type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;

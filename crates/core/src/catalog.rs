@@ -78,6 +78,21 @@ pub fn transition_status(
     Ok(to)
 }
 
+/// Refuses control characters in text a person typed: they are never meant,
+/// break displays and logs, and PostgreSQL cannot store a NUL at all.
+/// `multiline` text may hold line breaks and tabs.
+pub fn check_text(what: &str, s: &str, multiline: bool) -> DomainResult<()> {
+    let bad = s
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(DomainError::invalid(format!(
+            "The {what} may not contain control characters."
+        )));
+    }
+    Ok(())
+}
+
 /// Title and description in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Translation {
@@ -109,6 +124,8 @@ pub fn validate_translations(
                     "The {l} description may be at most {MAX_DESCRIPTION_CHARS} characters."
                 )));
             }
+            check_text(&format!("{l} title"), &title, false)?;
+            check_text(&format!("{l} description"), &tr.description, true)?;
             Ok((
                 *l,
                 Translation {
@@ -135,6 +152,7 @@ pub fn validate_attributes(a: &BTreeMap<String, String>) -> DomainResult<()> {
                 "Attribute {k:?} must have a value of 1 to 200 characters."
             )));
         }
+        check_text(&format!("value of attribute {k:?}"), v, false)?;
     }
     Ok(())
 }
@@ -193,6 +211,26 @@ pub fn generated_sku_code(product: ProductId, ordinal: usize) -> String {
     format!("SK{:07}-{:03}", product.0, ordinal)
 }
 
+/// Is this (normalised) code of the form souk generates: `SK`, digits, `-`, digits?
+pub fn is_generated_sku_code(code: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    code.strip_prefix("SK")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(a, b)| digits(a) && digits(b))
+}
+
+/// A code a client chose for a new SKU. Codes of the generated form are
+/// reserved, so that nobody can take the code another product's SKU will get.
+pub fn parse_custom_sku_code(raw: &str) -> DomainResult<String> {
+    let code = parse_sku_code(raw)?;
+    if is_generated_sku_code(&code) {
+        return Err(DomainError::invalid(format!(
+            "SKU codes of the form SK<digits>-<digits> are reserved for generated codes; {code} cannot be chosen."
+        )));
+    }
+    Ok(code)
+}
+
 /// A variant option value (a colour or a size): 1..=40 characters.
 pub fn parse_option(kind: &str, raw: &str) -> DomainResult<String> {
     let v = raw.trim();
@@ -202,6 +240,7 @@ pub fn parse_option(kind: &str, raw: &str) -> DomainResult<String> {
             "A {kind} must be 1 to 40 characters."
         )));
     }
+    check_text(kind, v, false)?;
     Ok(v.to_owned())
 }
 
@@ -275,6 +314,7 @@ pub fn parse_search(text: Option<&str>, attrs: &[String]) -> DomainResult<Search
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(|t| t.to_lowercase());
+    let as_query = |e: DomainError| DomainError::new(ErrorCode::InvalidQuery, e.message);
     if let Some(t) = &text {
         if t.chars().count() > MAX_SEARCH_CHARS {
             return Err(DomainError::new(
@@ -282,6 +322,7 @@ pub fn parse_search(text: Option<&str>, attrs: &[String]) -> DomainResult<Search
                 format!("q may be at most {MAX_SEARCH_CHARS} characters."),
             ));
         }
+        check_text("search text", t, false).map_err(as_query)?;
     }
     if attrs.len() > MAX_ATTRIBUTE_FILTERS {
         return Err(DomainError::new(
@@ -298,8 +339,8 @@ pub fn parse_search(text: Option<&str>, attrs: &[String]) -> DomainResult<Search
                     format!("Attribute filter {a:?} must look like key:value."),
                 )
             })?;
-            validate_attribute_key(k)
-                .map_err(|e| DomainError::new(ErrorCode::InvalidQuery, e.message))?;
+            validate_attribute_key(k).map_err(as_query)?;
+            check_text("attribute filter", v, false).map_err(as_query)?;
             Ok((k.to_owned(), v.to_owned()))
         })
         .collect::<DomainResult<_>>()?;
@@ -343,6 +384,38 @@ mod tests {
         assert!(parse_sku_code("has space").is_err());
         assert!(parse_sku_code("ÄÖ123").is_err());
         assert!(parse_sku_code(&"A".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn generated_codes_are_reserved() {
+        let g = generated_sku_code(ProductId(42), 7);
+        assert!(is_generated_sku_code(&g));
+        assert!(parse_custom_sku_code(&g).is_err());
+        assert!(parse_custom_sku_code(&g.to_lowercase()).is_err());
+        assert!(parse_custom_sku_code("sk12345678901-1").is_err());
+        assert_eq!(parse_custom_sku_code("SK-RED-1"), Ok("SK-RED-1".into()));
+        assert_eq!(parse_custom_sku_code("SKA1-001"), Ok("SKA1-001".into()));
+        assert_eq!(parse_custom_sku_code("SK1-"), Ok("SK1-".into()));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(check_text("title", "a\u{0}b", false).is_err());
+        assert!(check_text("title", "a\nb", false).is_err());
+        assert!(check_text("description", "a\nb\tc\r\n", true).is_ok());
+        assert!(check_text("description", "a\u{7}", true).is_err());
+        assert!(check_text("title", "真丝 scarf", false).is_ok());
+        let t = BTreeMap::from([(
+            Locale::En,
+            Translation {
+                title: "ok".into(),
+                description: "nul\u{0}".into(),
+            },
+        )]);
+        assert!(validate_translations(&t).is_err());
+        assert!(parse_option("colour", "Red\u{0}").is_err());
+        assert!(parse_search(Some("a\u{0}"), &[]).is_err());
+        assert!(parse_search(None, &["k:v\u{0}".into()]).is_err());
     }
 
     #[test]

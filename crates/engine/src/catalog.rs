@@ -23,7 +23,7 @@ use souk_store::catalog::{
     self as repo, BrandRow, CategoryRow, NewProduct, ProductChange, ProductFilter, ProductRecord,
     SupplierRow, Visibility,
 };
-use souk_store::{Db, StoreError};
+use souk_store::{Db, StoreError, WriteTx};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -121,6 +121,7 @@ impl Catalog {
         contact_email: &str,
     ) -> DomainResult<SupplierRow> {
         let name = parse_name("supplier", name)?;
+        catalog::check_text("supplier name", &name, false)?;
         let email = if contact_email.trim().is_empty() {
             String::new()
         } else {
@@ -186,7 +187,11 @@ impl Catalog {
         }
         let names: BTreeMap<Locale, String> = names
             .into_iter()
-            .map(|(l, n)| Ok((l, parse_name("category", &n)?)))
+            .map(|(l, n)| {
+                let n = parse_name("category", &n)?;
+                catalog::check_text("category name", &n, false)?;
+                Ok((l, n))
+            })
             .collect::<DomainResult<_>>()?;
         let mut tx = self.db.begin_write().await?;
         let parent = match parent {
@@ -244,6 +249,7 @@ impl Catalog {
 
     pub async fn insert_brand(&self, name: &str) -> DomainResult<BrandRow> {
         let name = parse_name("brand", name)?;
+        catalog::check_text("brand name", &name, false)?;
         let id = match repo::insert_brand(self.db.pool(), &name, self.clock.now_ms()).await {
             Err(e) if e.is_unique_violation() => {
                 return Err(DomainError::new(
@@ -363,7 +369,7 @@ impl Catalog {
         id: ProductId,
         patch: ProductPatch,
     ) -> DomainResult<Arc<ProductRecord>> {
-        let rec = self.for_change(p, id).await?;
+        self.for_change(p, id).await?;
         let texts = patch
             .texts
             .as_ref()
@@ -375,17 +381,20 @@ impl Catalog {
         if let Some(m) = &patch.media {
             validate_media(m)?;
         }
-        let category_id = patch.category_id.unwrap_or(rec.category_id);
-        let brand_id = patch.brand_id.unwrap_or(rec.brand.as_ref().map(|b| b.id));
-        if let Some(c) = category_id {
+        if let Some(Some(c)) = patch.category_id {
             self.category_exists(c).await?;
         }
-        if let Some(b) = brand_id {
+        if let Some(Some(b)) = patch.brand_id {
             self.brand_exists(b).await?;
         }
-        let media = patch.media.unwrap_or_else(|| rec.media.clone());
         let now = self.clock.now_ms();
         let mut tx = self.db.begin_write().await?;
+        // Absent fields keep what is stored now, not what a cached copy says:
+        // a racing patch of another field must not be undone.
+        let cur = self.locked(&mut tx, id).await?;
+        let category_id = patch.category_id.unwrap_or(cur.category_id);
+        let brand_id = patch.brand_id.unwrap_or(cur.brand.as_ref().map(|b| b.id));
+        let media = patch.media.unwrap_or(cur.media);
         repo::update_product(
             &mut *tx,
             id,
@@ -418,10 +427,8 @@ impl Catalog {
     ) -> DomainResult<Arc<ProductRecord>> {
         self.for_change(p, id).await?;
         let mut tx = self.db.begin_write().await?;
-        // Re-read under the write lock so two racing changes cannot both pass the rule.
-        let rec = repo::load_product(&mut tx, id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("The product"))?;
+        // Re-read under the product's lock so two racing changes cannot both pass the rule.
+        let rec = self.locked(&mut tx, id).await?;
         let priced = rec.skus.iter().filter(|s| !s.prices.is_empty()).count();
         transition_status(rec.status, to, priced)?;
         repo::set_status(&mut *tx, id, to, self.clock.now_ms()).await?;
@@ -438,31 +445,40 @@ impl Catalog {
         id: ProductId,
         input: SkuInput,
     ) -> DomainResult<Arc<ProductRecord>> {
-        let rec = self.for_change(p, id).await?;
+        self.for_change(p, id).await?;
         let color = parse_option("colour", &input.color)?;
         let size = parse_option("size", &input.size)?;
         let prices = validate_prices(&input.prices)?;
+        let custom_code = input
+            .code
+            .as_deref()
+            .map(catalog::parse_custom_sku_code)
+            .transpose()?;
+        let mut tx = self.db.begin_write().await?;
+        // Under the product's lock, so that racing adds see each other: the
+        // generated code's ordinal, the SKU limit and the variant check.
+        let rec = self.locked(&mut tx, id).await?;
         if rec.skus.len() >= catalog::MAX_SKUS_PER_PRODUCT {
             return Err(DomainError::invalid(format!(
                 "A product may have at most {} SKUs.",
                 catalog::MAX_SKUS_PER_PRODUCT
             )));
         }
-        let code = match &input.code {
-            Some(c) => parse_sku_code(c)?,
-            None => catalog::generated_sku_code(id, rec.skus.len() + 1),
-        };
+        let code =
+            custom_code.unwrap_or_else(|| catalog::generated_sku_code(id, rec.skus.len() + 1));
         if rec.skus.iter().any(|s| s.color == color && s.size == size) {
             return Err(DomainError::new(
                 ErrorCode::DuplicateVariant,
                 format!("{color} / {size} already exists."),
             ));
         }
-        let mut tx = self.db.begin_write().await?;
         let sku =
             match repo::insert_sku(&mut *tx, id, &code, &color, &size, self.clock.now_ms()).await {
                 Err(e) if e.is_unique_violation() => {
-                    let taken = repo::sku_by_code(&mut *tx, &code).await?.is_some();
+                    // On PostgreSQL the failed insert aborted the transaction:
+                    // end it before asking which constraint refused the row.
+                    tx.rollback().await.map_err(StoreError::from)?;
+                    let taken = repo::sku_by_code(self.db.pool(), &code).await?.is_some();
                     return Err(if taken {
                         DomainError::new(
                             ErrorCode::SkuCodeTaken,
@@ -506,12 +522,23 @@ impl Catalog {
             return Err(DomainError::invalid("Give at least one price."));
         }
         let mut tx = self.db.begin_write().await?;
+        self.locked(&mut tx, product).await?;
         repo::replace_prices(&mut tx, sku, &prices).await?;
         souk_store::commit(tx).await?;
         self.invalidate(product);
         self.load(product)
             .await?
             .ok_or_else(|| DomainError::internal("product vanished"))
+    }
+
+    /// Takes `id`'s lock for the rest of `tx` and reads it as stored now.
+    async fn locked(&self, tx: &mut WriteTx, id: ProductId) -> DomainResult<ProductRecord> {
+        if !repo::lock_product(tx, self.db.dialect(), id).await? {
+            return Err(DomainError::not_found("The product"));
+        }
+        repo::load_product(tx, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The product"))
     }
 
     fn invalidate(&self, id: ProductId) {

@@ -361,6 +361,27 @@ pub async fn update_product<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
+/// Takes the product's row lock for the rest of the write transaction, so
+/// that writes to one product run one after another and each sees the one
+/// before (texts, attributes and prices are replaced by delete-then-insert;
+/// racing, two would collide). On SQLite a write transaction already holds
+/// the database's write lock. Returns false if there is no such product.
+pub async fn lock_product(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    id: ProductId,
+) -> StoreResult<bool> {
+    let sql = match dialect {
+        Dialect::Postgres => "SELECT id FROM products WHERE id = $1 FOR UPDATE",
+        Dialect::Sqlite => "SELECT id FROM products WHERE id = $1",
+    };
+    let row: Option<i64> = sqlx::query_scalar(sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
 pub async fn set_status<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     id: ProductId,
