@@ -215,6 +215,17 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        let mutating = matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+        if mutating
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
+        {
+            req = req.header("idempotency-key", uuid::Uuid::new_v4().to_string());
+        }
         let res = req.send().await.expect("request");
         Reply {
             status: res.status(),
