@@ -71,6 +71,19 @@ pub struct Overrides {
     pub log_format: Option<String>,
 }
 
+/// Every configuration key, as `SOUK_<KEY>` in the environment.
+const KEYS: [&str; 9] = [
+    "database_url",
+    "bind",
+    "db_max_connections",
+    "body_limit_bytes",
+    "read_rate_per_sec",
+    "write_rate_per_sec",
+    "request_timeout_secs",
+    "log_format",
+    "log_level",
+];
+
 pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Config> {
     let mut fig = Figment::from(Serialized::defaults(Config::default()));
     match file {
@@ -83,7 +96,8 @@ pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Con
         None => fig = fig.merge(Toml::file("souk.toml")),
     }
     fig = fig
-        .merge(Env::prefixed("SOUK_").ignore(&["config", "test_postgres_url", "require_postgres"]))
+        // Only our own keys: other SOUK_* variables (test settings, scripts' own) are not config.
+        .merge(Env::prefixed("SOUK_").only(&KEYS))
         .merge(Serialized::defaults(overrides));
     Ok(fig.extract()?)
 }
@@ -111,6 +125,8 @@ mod tests {
             assert_eq!(c.db_max_connections, Config::default().db_max_connections);
 
             jail.set_env("SOUK_BIND", "127.0.0.1:2222");
+            // Not ours: ignored, not an error.
+            jail.set_env("SOUK_BIN", "/usr/bin/souk");
             let c = load(None, &Overrides::default()).expect("load");
             assert_eq!(c.bind, "127.0.0.1:2222");
             assert_eq!(c.database_url, "sqlite://from-file.db");

@@ -1,5 +1,6 @@
 //! `souk`: one binary for the whole market.
 
+mod bench;
 mod config;
 mod demo;
 
@@ -46,6 +47,17 @@ enum Command {
         #[command(flatten)]
         overrides: config::Overrides,
     },
+    /// Benchmarks that anyone can reproduce.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Buyers race over HTTP for the units of one SKU; ends with a RESULT line.
+    FlashSale(bench::FlashSaleArgs),
 }
 
 fn init_logging(cfg: &config::Config) {
@@ -133,6 +145,14 @@ async fn main() -> anyhow::Result<()> {
             db.close().await;
             println!("migrations applied to {}", cfg.database_url);
             Ok(())
+        }
+        Command::Bench {
+            which: BenchCommand::FlashSale(args),
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+                .init();
+            bench::flash_sale(args).await
         }
         Command::Demo {
             data_dir,
