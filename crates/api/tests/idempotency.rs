@@ -666,7 +666,75 @@ async fn requests_without_a_key_run_every_time(app: TestApp) {
     assert_eq!(ids.len(), 2);
 }
 
+/// The service under the middleware, with the test clock: a first request
+/// that died in flight is taken over after a minute, results are kept a day.
+async fn stale_keys_and_retention(app: TestApp) {
+    use souk_engine::idempotency::Begin;
+    let svc = &app.services.idempotency;
+    let is_run = |b: &Result<Begin, souk_core::DomainError>| matches!(b, Ok(Begin::Run));
+    let code = |b: Result<Begin, souk_core::DomainError>| b.err().map(|e| e.code.as_str());
+    assert!(is_run(&svc.begin("scope-a", "k", "h1").await));
+    assert_eq!(
+        code(svc.begin("scope-a", "k", "h1").await),
+        Some("idempotency_key_in_flight")
+    );
+    assert_eq!(
+        code(svc.begin("scope-a", "k", "h2").await),
+        Some("idempotency_key_reused")
+    );
+    // Another scope is another key.
+    assert!(is_run(&svc.begin("scope-b", "k", "h2").await));
+    // Still running after 30 s: still in flight. After a minute: taken to have died.
+    app.clock.advance_ms(30_000);
+    assert_eq!(
+        code(svc.begin("scope-a", "k", "h1").await),
+        Some("idempotency_key_in_flight")
+    );
+    app.clock.advance_ms(31_000);
+    assert_eq!(
+        code(svc.begin("scope-a", "k", "h2").await),
+        Some("idempotency_key_reused"),
+        "only the same request may take over"
+    );
+    assert!(is_run(&svc.begin("scope-a", "k", "h1").await));
+    assert_eq!(
+        code(svc.begin("scope-a", "k", "h1").await),
+        Some("idempotency_key_in_flight"),
+        "the takeover is the one running now"
+    );
+    svc.finish("scope-a", "k", 201, Some("application/json"), b"{\"id\":1}")
+        .await
+        .unwrap();
+    match svc.begin("scope-a", "k", "h1").await {
+        Ok(Begin::Replay {
+            status_code,
+            content_type,
+            body,
+        }) => {
+            assert_eq!(status_code, 201);
+            assert_eq!(content_type.as_deref(), Some("application/json"));
+            assert_eq!(body, b"{\"id\":1}");
+        }
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    // A finished request is never taken over, however old.
+    app.clock.advance_ms(120_000);
+    assert!(matches!(
+        svc.begin("scope-a", "k", "h1").await,
+        Ok(Begin::Replay { .. })
+    ));
+    // A request that failed on the server gives its key back.
+    assert!(is_run(&svc.begin("scope-a", "k2", "h").await));
+    svc.abandon("scope-a", "k2").await.unwrap();
+    assert!(is_run(&svc.begin("scope-a", "k2", "h").await));
+    // After a day, stored results are purged and the key is free again.
+    app.clock.advance_ms(24 * 60 * 60 * 1000 + 1_000);
+    assert_eq!(svc.purge().await.unwrap(), 3, "scope-a k, k2 and scope-b k");
+    assert!(is_run(&svc.begin("scope-a", "k", "h2").await));
+}
+
 on_both_databases!(
+    stale_keys_and_retention,
     retry_replays_the_first_result,
     reuse_with_another_request_is_refused,
     concurrent_requests_run_once,
