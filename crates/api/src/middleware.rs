@@ -110,6 +110,14 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             res
         }
         Ok(Begin::Run) => {
+            // Gives the key back if this future is dropped (timeout, panic,
+            // client gone) before the response is stored.
+            let mut claim = Claim {
+                svc: svc.clone(),
+                scope: scope.clone(),
+                key: key.clone(),
+                armed: true,
+            };
             let res = next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
@@ -142,7 +150,25 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                     tracing::error!(error = %e, "could not store an idempotent response");
                 }
             }
+            claim.armed = false;
             Response::from_parts(rparts, Body::from(rbytes))
+        }
+    }
+}
+
+/// A running request's hold on its idempotency key, released if the request
+/// is dropped before its response was stored or given up.
+struct Claim {
+    svc: std::sync::Arc<souk_engine::idempotency::Idempotency>,
+    scope: String,
+    key: String,
+    armed: bool,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.armed {
+            self.svc.forget(&self.scope, &self.key);
         }
     }
 }
