@@ -78,20 +78,7 @@ pub fn transition_status(
     Ok(to)
 }
 
-/// Refuses control characters in text a person typed: they are never meant,
-/// break displays and logs, and PostgreSQL cannot store a NUL at all.
-/// `multiline` text may hold line breaks and tabs.
-pub fn check_text(what: &str, s: &str, multiline: bool) -> DomainResult<()> {
-    let bad = s
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
-    if bad {
-        return Err(DomainError::invalid(format!(
-            "The {what} may not contain control characters."
-        )));
-    }
-    Ok(())
-}
+pub use crate::text::check_text;
 
 /// Title and description in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,5 +15,6 @@ pub mod otp;
 pub mod page;
 pub mod phone;
 pub mod stock;
+pub mod text;
 
 pub use error::{DomainError, ErrorCode};

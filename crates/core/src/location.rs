@@ -80,6 +80,7 @@ pub struct Address {
 impl Address {
     pub fn validate(self) -> DomainResult<Self> {
         let field = |name: &str, v: &str, required: bool| -> DomainResult<()> {
+            crate::text::check_text(&format!("address {name}"), v, false)?;
             let n = v.trim().chars().count();
             if (required && n == 0) || n > 200 {
                 return Err(DomainError::invalid(format!(
@@ -103,17 +104,7 @@ impl Address {
     }
 }
 
-/// A display name of 1..=120 characters (suppliers, brands, locations, categories).
-pub fn parse_name(what: &str, raw: &str) -> DomainResult<String> {
-    let v = raw.trim();
-    let n = v.chars().count();
-    if n == 0 || n > 120 {
-        return Err(DomainError::invalid(format!(
-            "The {what} name must be 1 to 120 characters."
-        )));
-    }
-    Ok(v.to_owned())
-}
+pub use crate::text::parse_name;
 
 #[cfg(test)]
 mod tests {
