@@ -1,7 +1,10 @@
 // Shared code for the souk storefront pages: API calls, language, money,
 // the page header and error display. Plain ES module, no build step.
 
-const TOKEN_KEY = 'souk.token';
+// The storefront keeps its session under souk.token; the console pages call
+// useTokenKey('souk.console.token') so that a console sign-in and a buyer
+// sign-in in the same browser never replace each other.
+let TOKEN_KEY = 'souk.token';
 const LANG_KEY = 'souk.lang';
 export const LANGS = [
   { tag: 'zh-CN', label: '中文' },
@@ -82,6 +85,7 @@ const STRINGS = {
     error_prefix: 'Error',
     not_found_title: 'This page does not exist',
     not_found_hint: 'The link may be old or mistyped.',
+    console_link: 'Staff console',
   },
   'zh-CN': {
     brand_tagline: '商城',
@@ -143,8 +147,14 @@ const STRINGS = {
     error_prefix: '错误',
     not_found_title: '页面不存在',
     not_found_hint: '链接可能已过期或有误。',
+    console_link: '员工后台',
   },
 };
+
+/** Adds UI strings (e.g. the console's): `{en: {...}, 'zh-CN': {...}}`. */
+export function extendStrings(extra) {
+  for (const [lang, table] of Object.entries(extra)) STRINGS[lang] = { ...(STRINGS[lang] || {}), ...table };
+}
 
 /** A UI string in the chosen language; functions get `args`. */
 export function t(key, ...args) {
@@ -155,6 +165,11 @@ export function t(key, ...args) {
 }
 
 // ------------------------------------------------------------------- token
+
+/** Chooses the localStorage key the session token lives under (call before any api()). */
+export function useTokenKey(key) {
+  TOKEN_KEY = key;
+}
 
 export function getToken() {
   return safeStorageGet(TOKEN_KEY);
@@ -225,7 +240,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     const message = data && typeof data.message === 'string' && data.message
       ? data.message
       : res.status >= 500 ? t('server_error') : `HTTP ${res.status}`;
-    if (res.status === 401 && token && path !== '/api/v1/auth/otp/verify') {
+    if (res.status === 401 && token && path !== '/api/v1/auth/otp/verify' && path !== '/api/v1/auth/password') {
       // The token is no longer accepted: forget it so the header offers sign-in.
       setToken(null);
     }
@@ -283,10 +298,11 @@ export function h(tag, attrs = {}, ...children) {
 export function showError(container, err, { onRetry } = {}) {
   const code = err && err.code ? err.code : 'error';
   const message = err && err.message ? err.message : String(err);
-  const box = h('div', { class: 'alert alert-error', role: 'alert', testid: 'error', 'data-code': code },
+  const status = err && err.status ? err.status : null;
+  const box = h('div', { class: 'alert alert-error', role: 'alert', testid: 'error', 'data-code': code, 'data-status': status },
     h('strong', {}, `${t('error_prefix')}: `),
     h('span', { testid: 'error-message' }, message),
-    h('code', { class: 'alert-code' }, code),
+    h('code', { class: 'alert-code', testid: 'error-code' }, status ? `${status} ${code}` : code),
     onRetry ? h('button', { type: 'button', class: 'btn btn-small', onclick: onRetry }, t('retry')) : null,
   );
   container.replaceChildren(box);

@@ -81,6 +81,18 @@ error_codes! {
     InvalidQuantity => ("invalid_quantity", Invalid),
     OutOfStock => ("out_of_stock", Conflict),
     ReservationExpired => ("reservation_expired", Conflict),
+    // pricing and coupons
+    CurrencyMismatch => ("currency_mismatch", Invalid),
+    EmptyCart => ("empty_cart", Invalid),
+    CouponMinSpendNotMet => ("coupon_min_spend_not_met", Invalid),
+    CouponNotStackable => ("coupon_not_stackable", Invalid),
+    CouponExpired => ("coupon_expired", Invalid),
+    CouponNotYetValid => ("coupon_not_yet_valid", Invalid),
+    CouponWrongChannel => ("coupon_wrong_channel", Invalid),
+    CouponAlreadyRedeemed => ("coupon_already_redeemed", Conflict),
+    CouponBudgetExhausted => ("coupon_budget_exhausted", Conflict),
+    CouponLimitReached => ("coupon_limit_reached", Conflict),
+    CouponCodeTaken => ("coupon_code_taken", Conflict),
     // idempotency
     InvalidIdempotencyKey => ("invalid_idempotency_key", Invalid),
     IdempotencyKeyReused => ("idempotency_key_reused", Conflict),

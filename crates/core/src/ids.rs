@@ -41,6 +41,12 @@ typed_id! {
     CategoryId,
     /// A brand.
     BrandId,
+    /// A coupon campaign.
+    CampaignId,
+    /// One coupon code of a campaign (a shared code or one single-use code).
+    CouponCodeId,
+    /// One redemption of a coupon.
+    RedemptionId,
     /// A sign-in session (a bearer token).
     SessionId,
     /// A machine client's API key.

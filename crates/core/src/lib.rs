@@ -14,7 +14,9 @@ pub mod money;
 pub mod otp;
 pub mod page;
 pub mod phone;
+pub mod pricing;
 pub mod stock;
+pub mod tier;
 pub mod text;
 
 pub use error::{DomainError, ErrorCode};
