@@ -93,6 +93,10 @@ error_codes! {
     CouponBudgetExhausted => ("coupon_budget_exhausted", Conflict),
     CouponLimitReached => ("coupon_limit_reached", Conflict),
     CouponCodeTaken => ("coupon_code_taken", Conflict),
+    // orders and payments
+    AlreadyCaptured => ("already_captured", Conflict),
+    InvalidSignature => ("invalid_signature", Unauthenticated),
+    PriceUnavailable => ("price_unavailable", Invalid),
     // idempotency
     InvalidIdempotencyKey => ("invalid_idempotency_key", Invalid),
     IdempotencyKeyReused => ("idempotency_key_reused", Conflict),

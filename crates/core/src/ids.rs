@@ -51,4 +51,18 @@ typed_id! {
     SessionId,
     /// A machine client's API key.
     ApiKeyId,
+    /// A live room (livestream selling); orders carry it as attribution.
+    RoomId,
+    /// A buyer's cart.
+    CartId,
+    /// An order.
+    OrderId,
+    /// The lines one location sends for an order.
+    FulfilmentId,
+    /// A payment intent: an amount to collect for an order by one method.
+    PaymentIntentId,
+    /// A provider token a buyer saved to be charged later (pay-on-win).
+    StoredCardId,
+    /// One balanced transaction of the double-entry ledger.
+    LedgerTxnId,
 }

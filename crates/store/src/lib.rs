@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod locations;
+pub mod orders;
 pub mod sql;
 pub mod stock;
 
