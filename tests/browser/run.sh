@@ -2,8 +2,9 @@
 # Browser test of the storefront pages against a real souk server.
 #
 # Starts `souk demo` on a random port with a throwaway data dir, waits for
-# /healthz, then runs storefront.test.mjs in headless Chromium. The test
-# reads one-time sign-in codes from the server's log (SOUK_OTP_SENDER=log).
+# /healthz, then runs every *.test.mjs here (storefront, console, …) in
+# headless Chromium, one file at a time. The storefront test reads one-time
+# sign-in codes from the server's log (SOUK_OTP_SENDER=log).
 #
 #   SOUK_BIN   the souk binary (default: target/debug/souk, honouring CARGO_TARGET_DIR)
 #   CHROMIUM   the browser (default: /usr/bin/chromium)
@@ -85,4 +86,4 @@ done
 
 cd "$HERE"
 SOUK_BASE_URL="$BASE" SOUK_SERVER_LOG="$LOG" SOUK_ARTIFACTS="$ARTIFACTS" \
-  node --test --test-reporter=spec --test-reporter-destination=stdout storefront.test.mjs
+  node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout ./*.test.mjs
