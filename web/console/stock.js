@@ -314,15 +314,15 @@ async function receiveTransfer(id, button) {
 function renderLedger() {
   const body = $('ledger-body');
   const rows = state.movements.slice(0, state.shown);
-  const cell = (n) => h('td', { class: `num delta ${n > 0 ? 'pos' : n < 0 ? 'neg' : 'zero'}` }, n ? signed(n) : '·');
+  const cell = (n, label) => h('td', { class: `num delta ${n > 0 ? 'pos' : n < 0 ? 'neg' : 'zero'}`, 'data-label': label }, n ? signed(n) : '·');
   body.replaceChildren(...(rows.length ? rows.map((m) => h('tr', { testid: 'ledger-row', 'data-reason': m.reason, 'data-location-id': m.location_id, 'data-movement-id': m.id },
-    h('td', { class: 'nowrap muted' }, fmtTime(m.created_at_ms)),
-    h('td', {}, locName(m.location_id)),
-    h('td', {}, h('span', { class: `reason reason-${m.reason}` }, t(`reason_${m.reason}`)),
+    h('td', { class: 'nowrap muted c-time' }, fmtTime(m.created_at_ms)),
+    h('td', { class: 'c-loc' }, locName(m.location_id)),
+    h('td', { class: 'c-reason' }, h('span', { class: `reason reason-${m.reason}` }, t(`reason_${m.reason}`)),
       m.transfer_id ? h('span', { class: 'muted small' }, ` #${m.transfer_id}`) : null),
-    cell(m.on_hand_delta), cell(m.reserved_delta), cell(m.safety_delta),
-    h('td', { class: 'note-cell', 'data-field': 'note' }, m.note || ''),
-    h('td', { class: 'muted nowrap' }, m.actor_id == null ? '' : m.actor_id === state.me.id ? t('you') : `#${m.actor_id}`)))
+    cell(m.on_hand_delta, t('on_hand')), cell(m.reserved_delta, t('reserved')), cell(m.safety_delta, t('safety')),
+    h('td', { class: `note-cell c-note${m.note ? '' : ' is-blank'}`, 'data-field': 'note' }, m.note || ''),
+    h('td', { class: 'muted nowrap c-by' }, m.actor_id == null ? '' : m.actor_id === state.me.id ? t('you') : `#${m.actor_id}`)))
     : [h('tr', {}, h('td', { colspan: '8', class: 'empty-inline', testid: 'no-movements' }, t('no_movements')))]));
   $('ledger-more').hidden = state.movements.length <= state.shown;
 }
