@@ -306,11 +306,41 @@ describe('console', () => {
     await shot('12-stock-clerk');
   });
 
+  test('a supplier is offered only its own warehouse and cannot read another supplier\'s SKU', async () => {
+    await page.goto(`${BASE}/console/`);
+    await signOut();
+    await signIn('supplier1@souk.demo');
+    await page.goto(`${BASE}/console/stock.html?code=${encodeURIComponent(code)}`); // Classic Dress: supplier 1's
+    await row('Hangzhou Silk Works Warehouse').waitFor();
+    assert.deepEqual(await page.locator(`${tid('receive-location')} option`).allInnerTexts(), ['Hangzhou Silk Works Warehouse']);
+    await page.locator(tid('tab-transfer')).click();
+    assert.ok(await page.locator(tid('transfer-hint')).isVisible(), 'says why no transfer is possible');
+    assert.ok(await page.locator(tid('transfer-submit')).isDisabled());
+    // A SKU of another supplier: the API answers 404; the page says so and shows only public availability.
+    const other = await page.evaluate(async (base) => {
+      const list = await (await fetch(`${base}/api/v1/products?limit=50`)).json();
+      const p = list.items.find((x) => x.supplier_id !== 1);
+      const d = await (await fetch(`${base}/api/v1/products/${p.id}`)).json();
+      return d.skus[0].code;
+    }, BASE);
+    await page.locator(tid('code-input')).fill(other);
+    await page.locator(tid('code-submit')).click();
+    const err = page.locator(`${tid('error-slot')} ${tid('error')}`);
+    await err.waitFor();
+    assert.equal(await err.getAttribute('data-status'), '404');
+    assert.ok(await page.locator(tid('stat-atp')).isVisible(), 'public availability still shown');
+    assert.ok(!(await page.locator(tid('stock-table')).isVisible()), 'no levels table for a SKU that is not yours');
+    assert.ok(!(await page.locator(tid('receive-form')).isVisible()), 'no actions for a SKU that is not yours');
+    await shot('13-stock-supplier-other-sku');
+  });
+
   test('the console follows the language switch', async () => {
+    await page.goto(`${BASE}/console/stock.html?code=${encodeURIComponent(code)}`);
+    await row('Hangzhou Silk Works Warehouse').waitFor();
     await Promise.all([page.waitForEvent('load'), page.locator(tid('lang-switch')).selectOption('zh-CN')]);
-    await row(WEST_LAKE).waitFor();
+    await row('Hangzhou Silk Works Warehouse').waitFor();
     assert.equal(await page.locator('h1').first().innerText(), '分库位库存');
-    await shot('13-stock-clerk-zh');
+    await shot('14-stock-zh');
     await Promise.all([page.waitForEvent('load'), page.locator(tid('lang-switch')).selectOption('en')]);
   });
 

@@ -196,6 +196,9 @@ async function reload({ flash } = {}) {
   ]);
   if (seq !== state.loadSeq) return; // another SKU was opened meanwhile
   $('sku-view').removeAttribute('aria-busy');
+  // The SKU is not this user's to see (another supplier's): keep only the public availability.
+  const denied = levels.status === 'rejected' && [403, 404].includes(levels.reason?.status);
+  $('sku-view').classList.toggle('is-denied', denied);
   const failed = [levels, avail, moves].find((r) => r.status === 'rejected');
   if (failed) showError(errors, failed.reason, { onRetry: () => reload() });
   state.levels = levels.status === 'fulfilled' ? levels.value.data.items || [] : [];
@@ -350,11 +353,11 @@ function setTab(name) {
 function fillLocationSelects() {
   const opts = () => state.locations.map((l) => h('option', { value: l.id }, l.name));
   for (const sel of document.querySelectorAll('.loc-select')) sel.replaceChildren(...opts());
-  syncTransferTo();
   const none = state.locations.length === 0;
   $('read-only').hidden = !none;
   for (const f of document.querySelectorAll('.action-form')) for (const el of f.elements) el.disabled = none;
   for (const b of document.querySelectorAll('.tab')) b.disabled = none;
+  syncTransferTo();
 }
 
 function syncTransferTo() {
@@ -365,10 +368,12 @@ function syncTransferTo() {
   to.replaceChildren(...choices.map((l) => h('option', { value: l.id, selected: l.id === keep }, l.name)));
   const ok = choices.length > 0;
   $('tf-hint').hidden = ok || state.locations.length === 0;
+  to.disabled = !ok;
   document.querySelector('form[data-form=transfer] button[type=submit]').disabled = !ok;
 }
 
 async function submitAction(form) {
+  if (form.querySelector('button[type=submit]').disabled) return;
   clearError($('action-error'));
   $('action-ok').hidden = true;
   const kind = form.dataset.form;
@@ -416,6 +421,7 @@ async function submitAction(form) {
     showError($('action-error'), e);
   } finally {
     setBusy(form, false);
+    syncTransferTo();
   }
 }
 
