@@ -419,6 +419,52 @@ async fn only_managers_move_stock(app: TestApp) {
     .expect_error(404, "not_found");
 }
 
+async fn supplier_warehouses_hold_only_their_own_goods(app: TestApp) {
+    let m = market(&app).await;
+    let (other_id, other) = app.supplier("Other Supplier").await;
+    let wh = app
+        .post(
+            "/api/v1/locations",
+            Some(&other),
+            json!({"kind": "supplier_warehouse", "name": "Other WH", "capabilities": {"ship": true},
+                   "address": {"line1": "2 Road", "city": "City", "country": "CN"}}),
+        )
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(wh["supplier_id"].as_i64(), Some(other_id));
+    let wh = wh["id"].as_i64().unwrap();
+    // m.sku belongs to "Stock Supplier": it cannot be booked into Other's warehouse,
+    // by Other or by an operator, nor transferred there.
+    for token in [&other, &m.op] {
+        app.post(
+            "/api/v1/stock/receive",
+            Some(token),
+            json!({"sku_id": m.sku, "location_id": wh, "qty": 3}),
+        )
+        .await
+        .expect_error(422, "invalid_field");
+    }
+    receive(&app, &m, m.warehouse, 3).await;
+    app.post(
+        "/api/v1/transfers",
+        Some(&m.op),
+        json!({"sku_id": m.sku, "from_location_id": m.warehouse, "to_location_id": wh, "qty": 1}),
+    )
+    .await
+    .expect_error(422, "invalid_field");
+    // Its own product is fine.
+    let own = app.product(&other, "Other's Tote").await;
+    let own_sku = own["skus"][0]["id"].as_i64().unwrap();
+    app.post(
+        "/api/v1/stock/receive",
+        Some(&other),
+        json!({"sku_id": own_sku, "location_id": wh, "qty": 3}),
+    )
+    .await
+    .expect(200);
+}
+
 /// 50 buyers released together for the last unit, round after round: exactly
 /// one wins each round, nobody gets a 5xx, and the figures stay consistent.
 async fn last_unit_race(app: TestApp) {
@@ -464,5 +510,6 @@ on_both_databases!(
     expired_holds_return_to_the_pool_and_cannot_be_committed,
     routing_transfers_and_pickup,
     only_managers_move_stock,
+    supplier_warehouses_hold_only_their_own_goods,
     last_unit_race,
 );

@@ -97,6 +97,7 @@ error_codes! {
     AlreadyCaptured => ("already_captured", Conflict),
     InvalidSignature => ("invalid_signature", Unauthenticated),
     PriceUnavailable => ("price_unavailable", Invalid),
+    PaymentDeclined => ("payment_declined", Conflict),
     // idempotency
     InvalidIdempotencyKey => ("invalid_idempotency_key", Invalid),
     IdempotencyKeyReused => ("idempotency_key_reused", Conflict),

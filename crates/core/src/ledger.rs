@@ -187,14 +187,16 @@ pub fn split_take_rate(gross: i64, rate: TakeRate) -> DomainResult<(i64, i64)> {
 }
 
 /// What a capture moves: the buyer paid `paid`; a platform-funded coupon
-/// covered `coupon`; each supplier's gross is the value of its lines (the
-/// grosses sum to paid + coupon).
+/// covered `coupon`; each supplier's gross is the value of its lines;
+/// `fees` (shipping, tax) go to the platform whole. The grosses plus the fees
+/// sum to paid + coupon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaptureSplit {
     pub currency: Currency,
     pub paid: i64,
     pub coupon: i64,
     pub supplier_gross: Vec<(SupplierId, i64)>,
+    pub fees: i64,
     pub rate: TakeRate,
 }
 
@@ -204,15 +206,15 @@ pub fn capture_shares(s: &CaptureSplit) -> DomainResult<Vec<(LedgerAccount, i64)
     let gross: i64 = s
         .supplier_gross
         .iter()
-        .try_fold(0_i64, |a, (_, g)| a.checked_add(*g))
+        .try_fold(s.fees, |a, (_, g)| a.checked_add(*g))
         .ok_or_else(overflow)?;
-    if s.paid < 0 || s.coupon < 0 || s.paid.checked_add(s.coupon) != Some(gross) {
+    if s.paid < 0 || s.coupon < 0 || s.fees < 0 || s.paid.checked_add(s.coupon) != Some(gross) {
         return Err(DomainError::internal(
-            "A capture's supplier grosses must sum to the paid amount plus the coupon.",
+            "A capture's supplier grosses and fees must sum to the paid amount plus the coupon.",
         ));
     }
     let mut out = Vec::with_capacity(s.supplier_gross.len() + 1);
-    let mut platform = 0_i64;
+    let mut platform = s.fees;
     for (sup, g) in &s.supplier_gross {
         let (to_supplier, fee) = split_take_rate(*g, s.rate)?;
         out.push((LedgerAccount::SupplierPayable(*sup), to_supplier));
@@ -353,6 +355,7 @@ mod tests {
             paid,
             coupon,
             supplier_gross: grosses.iter().map(|(s, g)| (SupplierId(*s), *g)).collect(),
+            fees: 0,
             rate: TakeRate::from_bps(bps).unwrap_or(TakeRate(0)),
         }
     }
@@ -410,7 +413,7 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         /// Create an order with these supplier grosses and a coupon.
-        Order(Vec<(i64, i64)>, i64),
+        Order(Vec<(i64, i64)>, i64, i64),
         /// Capture order n (mod count).
         Capture(usize),
         /// Refund part of order n: numerator of the amount left (out of 100).
@@ -423,9 +426,10 @@ mod tests {
         prop_oneof![
             (
                 prop::collection::vec((1_i64..5, 1_i64..1_000_000), 1..4),
-                0_i64..1000
+                0_i64..1000,
+                0_i64..2000
             )
-                .prop_map(|(g, c)| Op::Order(g, c)),
+                .prop_map(|(g, c, f)| Op::Order(g, c, f)),
             (0_usize..20).prop_map(Op::Capture),
             (0_usize..20, 1_i64..100).prop_map(|(n, p)| Op::Refund(n, p)),
             (0_usize..20).prop_map(Op::Cancel),
@@ -449,11 +453,13 @@ mod tests {
             let mut all: Vec<Posting> = Vec::new();
             for o in ops {
                 match o {
-                    Op::Order(g, coupon) => {
-                        let gross: i64 = g.iter().map(|(_, v)| v).sum();
+                    Op::Order(g, coupon, fees) => {
+                        let gross: i64 = g.iter().map(|(_, v)| v).sum::<i64>() + fees;
                         let coupon = coupon.min(gross - 1);
+                        let mut sp = split(gross - coupon, coupon, &g, bps);
+                        sp.fees = fees;
                         orders.push(Ord_ {
-                            split: split(gross - coupon, coupon, &g, bps),
+                            split: sp,
                             captured: false,
                             refunded: 0,
                             postings: vec![],

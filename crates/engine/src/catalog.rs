@@ -678,6 +678,16 @@ impl Catalog {
             .map_err(|_| DomainError::not_found("The SKU"))
     }
 
+    /// The product a SKU belongs to, whatever its status (for internal rules).
+    pub async fn any_product_of_sku(&self, sku: SkuId) -> DomainResult<Arc<ProductRecord>> {
+        let product = repo::product_of_sku(self.db.pool(), sku)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The SKU"))?;
+        self.load(product)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The SKU"))
+    }
+
     /// Number of products cached in memory (for metrics).
     pub fn cached_products(&self) -> usize {
         self.products.len()

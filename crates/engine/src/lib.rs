@@ -7,7 +7,9 @@ pub mod catalog;
 pub mod clock;
 pub mod idempotency;
 pub mod locations;
+pub mod orders;
 pub mod otp_sender;
+pub mod payments;
 pub mod secrets;
 pub mod stock;
 
@@ -27,16 +29,27 @@ pub struct Services {
     pub locations: Arc<locations::Locations>,
     pub idempotency: Arc<idempotency::Idempotency>,
     pub stock: Arc<stock::Stock>,
+    /// Checkout, orders, payments and the ledger.
+    pub orders: Arc<orders::Orders>,
 }
 
 impl Services {
     pub fn new(db: Db, clock: Arc<dyn Clock>, sender: Arc<dyn CodeSender>) -> Self {
+        let stock = stock::Stock::start(db.clone(), clock.clone());
+        let catalog = Arc::new(catalog::Catalog::new(db.clone(), clock.clone()));
         Services {
             accounts: Arc::new(accounts::Accounts::new(db.clone(), clock.clone(), sender)),
-            catalog: Arc::new(catalog::Catalog::new(db.clone(), clock.clone())),
+            catalog: catalog.clone(),
             locations: Arc::new(locations::Locations::new(db.clone(), clock.clone())),
             idempotency: Arc::new(idempotency::Idempotency::new(db.clone(), clock.clone())),
-            stock: stock::Stock::start(db.clone(), clock.clone()),
+            stock: stock.clone(),
+            orders: orders::Orders::start(
+                db.clone(),
+                clock.clone(),
+                stock,
+                catalog.clone(),
+                orders::OrdersConfig::default(),
+            ),
             db,
             clock,
         }

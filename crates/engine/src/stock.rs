@@ -65,6 +65,10 @@ enum Op {
     Commit {
         id: i64,
     },
+    Extend {
+        id: i64,
+        until_ms: i64,
+    },
     TransferStart {
         sku: SkuId,
         from: LocationId,
@@ -193,6 +197,20 @@ impl Stock {
     /// Ships a held reservation: its units leave on-hand.
     pub async fn commit(&self, actor: Actor, id: i64) -> DomainResult<ReservationRow> {
         match self.ask(Op::Commit { id }, actor).await? {
+            Outcome::Reservation(r) => Ok(r),
+            _ => Err(DomainError::internal("unexpected stock outcome")),
+        }
+    }
+
+    /// Keeps a live hold until `until_ms` (never shortens it): a paid order
+    /// keeps its stock until it ships. An expired hold cannot be extended.
+    pub async fn extend(
+        &self,
+        actor: Actor,
+        id: i64,
+        until_ms: i64,
+    ) -> DomainResult<ReservationRow> {
+        match self.ask(Op::Extend { id, until_ms }, actor).await? {
             Outcome::Reservation(r) => Ok(r),
             _ => Err(DomainError::internal("unexpected stock outcome")),
         }
@@ -513,7 +531,7 @@ impl Owner {
                     self.ensure_place(l).await?;
                 }
             }
-            Op::Release { id } | Op::Commit { id } => {
+            Op::Release { id } | Op::Commit { id } | Op::Extend { id, .. } => {
                 if let Some(h) = self.holds.get(id).cloned() {
                     self.ensure_sku(h.sku).await?;
                 }
@@ -724,6 +742,26 @@ impl Owner {
                     HoldState::Committed,
                     now,
                 )))
+            }
+            Op::Extend { id, until_ms } => {
+                let h = self.hold(d, id, actor)?.clone();
+                stock::may_commit(h.state, h.expires_at_ms, now)?;
+                let expires_at_ms = h.expires_at_ms.max(until_ms);
+                let row = ReservationRow {
+                    expires_at_ms,
+                    updated_at_ms: now,
+                    ..h
+                };
+                if let Some(added) = d.batch.new_reservations.iter_mut().find(|r| r.id == id) {
+                    added.expires_at_ms = expires_at_ms;
+                } else {
+                    d.batch.reservation_expiries.push((id, expires_at_ms, now));
+                }
+                match d.holds_added.iter_mut().find(|r| r.id == id) {
+                    Some(added) => added.expires_at_ms = expires_at_ms,
+                    None => d.holds_added.push(row.clone()),
+                }
+                Ok(Outcome::Reservation(row))
             }
             Op::TransferStart { sku, from, to, qty } => {
                 if from == to {

@@ -79,6 +79,8 @@ pub struct Batch {
     pub new_reservations: Vec<ReservationRow>,
     /// (id, new state, at)
     pub reservation_states: Vec<(i64, HoldState, i64)>,
+    /// (id, new expiry, at): holds kept longer (a paid order keeps its stock).
+    pub reservation_expiries: Vec<(i64, i64, i64)>,
     pub new_transfers: Vec<TransferRow>,
     /// (id, received at)
     pub received_transfers: Vec<(i64, i64)>,
@@ -90,6 +92,7 @@ impl Batch {
             && self.levels.is_empty()
             && self.new_reservations.is_empty()
             && self.reservation_states.is_empty()
+            && self.reservation_expiries.is_empty()
             && self.new_transfers.is_empty()
             && self.received_transfers.is_empty()
     }
@@ -182,6 +185,14 @@ pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()>
     for (id, state, at) in &b.reservation_states {
         sqlx::query("UPDATE reservations SET state = $1, updated_at_ms = $2 WHERE id = $3")
             .bind(state.as_str())
+            .bind(*at)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (id, expires, at) in &b.reservation_expiries {
+        sqlx::query("UPDATE reservations SET expires_at_ms = $1, updated_at_ms = $2 WHERE id = $3")
+            .bind(*expires)
             .bind(*at)
             .bind(*id)
             .execute(&mut *conn)

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod dto;
 pub mod locations;
+pub mod orders;
 pub mod sign_in;
 pub mod stock;
 pub mod system;
@@ -20,4 +21,5 @@ pub fn api_router(doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .merge(catalog::router())
         .merge(locations::router())
         .merge(stock::router())
+        .merge(orders::router())
 }

@@ -62,6 +62,30 @@ async fn require_stock_manager(
     }
 }
 
+/// A supplier's warehouse holds only that supplier's goods; cloud warehouses
+/// and stores hold anyone's. Checked for every movement into or at a location.
+async fn require_goods_fit(s: &AppState, location: LocationId, sku: SkuId) -> DomainResult<()> {
+    let Some(l) = s
+        .services
+        .locations
+        .all()
+        .await?
+        .into_iter()
+        .find(|l| l.id == location)
+    else {
+        return Err(DomainError::not_found("The location"));
+    };
+    if let Some(owner) = l.supplier_id {
+        let product = s.services.catalog.any_product_of_sku(sku).await?;
+        if product.supplier_id != owner {
+            return Err(DomainError::invalid(
+                "A supplier warehouse holds only its own supplier's products.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that `p` may see the stock figures of `sku`: operators, the
 /// product's supplier, and clerks (for their store's rows).
 async fn require_sku_viewer(s: &AppState, p: &Principal, sku: SkuId) -> DomainResult<()> {
@@ -159,6 +183,7 @@ async fn level_change(
     }
     let (sku, loc) = (SkuId(sku), LocationId(loc));
     require_stock_manager(s, p, loc).await?;
+    require_goods_fit(s, loc, sku).await?;
     let level = s
         .services
         .stock
@@ -679,6 +704,8 @@ async fn start_transfer(
     Json(b): Json<NewTransfer>,
 ) -> ApiResult<(StatusCode, Json<TransferDto>)> {
     require_stock_manager(&s, &p, LocationId(b.from_location_id)).await?;
+    require_goods_fit(&s, LocationId(b.from_location_id), SkuId(b.sku_id)).await?;
+    require_goods_fit(&s, LocationId(b.to_location_id), SkuId(b.sku_id)).await?;
     let t = s
         .services
         .stock
