@@ -6,15 +6,50 @@
 //! checks the answers against the stock figures, the reservations table and
 //! the movement ledger.
 
+use crate::bench_steps::{PgUpdate, RedisLua, ReserveStep, Reserved, Souk, StepCheck};
 use anyhow::{bail, Context};
-use futures::StreamExt;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use souk_api::auth::Auth;
+use souk_api::error::ApiError;
+use souk_api::extract::Json;
 use souk_api::{ApiConfig, AppState};
 use souk_core::access::Grant;
+use souk_core::error::{DomainError, ErrorCode};
+use souk_core::ids::{AccountId, SkuId};
 use souk_engine::accounts::NewConsoleUser;
 use souk_engine::{Clock, LogSender, Services, SystemClock};
 use souk_store::Db;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Which reservation step to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepKind {
+    /// souk's whole API (idempotency keys, tracing, metrics, rate-limit layer) on its own server.
+    Full,
+    /// souk's stock owner behind the thin bench endpoint (or bare).
+    Souk,
+    /// Plain PostgreSQL: one conditional UPDATE per attempt.
+    PgUpdate,
+    /// Redis + Lua check-and-decrement, no persistence.
+    Redis,
+    /// Redis + Lua with appendonly yes, appendfsync always.
+    RedisAof,
+}
+
+impl StepKind {
+    fn name(self) -> &'static str {
+        match self {
+            StepKind::Full => "full",
+            StepKind::Souk => "souk",
+            StepKind::PgUpdate => "pg-update",
+            StepKind::Redis => "redis",
+            StepKind::RedisAof => "redis-aof",
+        }
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct FlashSaleArgs {
@@ -27,17 +62,47 @@ pub struct FlashSaleArgs {
     /// Attempts in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Race against this running server instead of starting one.
+    /// Race against this running server instead of starting one (only with --step full).
     #[arg(long)]
     pub url: Option<String>,
-    /// The server's database (needed with --url, to seed buyers); default: a fresh SQLite file.
+    /// souk's database (needed with --url, to seed buyers); default: a fresh SQLite file.
     #[arg(long)]
     pub database: Option<String>,
+    /// The reservation step: `full` is souk's whole API on its own server; the
+    /// others sit behind a thin endpoint with the same route, bearer auth and JSON.
+    #[arg(long, value_enum, default_value_t = StepKind::Full)]
+    pub step: StepKind,
+    /// Call the step in-process from N concurrent tasks, without HTTP.
+    #[arg(long)]
+    pub bare: bool,
+    /// PostgreSQL for `--step pg-update`.
+    #[arg(
+        long,
+        env = "SOUK_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub pg_url: String,
+    /// Connections of the `pg-update` pool.
+    #[arg(long, default_value_t = 32)]
+    pub pg_connections: u32,
+    /// Redis for `--step redis|redis-aof`.
+    #[arg(
+        long,
+        env = "SOUK_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
+    pub redis_url: String,
 }
 
 pub async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
     if args.units <= 0 || args.buyers == 0 || args.concurrency == 0 {
         bail!("--units, --buyers and --concurrency must be positive");
+    }
+    if args.url.is_some() && args.step != StepKind::Full {
+        bail!("--url races a running souk; only --step full can use it");
+    }
+    if args.bare && args.step == StepKind::Full {
+        bail!("--bare measures one step without HTTP: pick --step souk, pg-update, redis or redis-aof");
     }
     let tmp = tempfile::tempdir()?;
     let database = match (&args.url, &args.database) {
@@ -51,114 +116,275 @@ pub async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {database}"))?;
     db.migrate().await?;
+    let services = Services::new(db.clone(), Arc::new(SystemClock), Arc::new(LogSender));
 
     let (url, _server) = match &args.url {
         Some(u) => (u.trim_end_matches('/').to_owned(), None),
         None => {
-            let services = Services::new(db.clone(), Arc::new(SystemClock), Arc::new(LogSender));
-            let config = ApiConfig {
-                read_rate_per_sec: 0,
-                write_rate_per_sec: 0,
-                ..ApiConfig::default()
-            };
-            let router = souk_api::router(AppState::new(services, config));
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
-            let handle = tokio::spawn(async move {
-                let _ = souk_api::serve(listener, router, std::future::pending()).await;
-            });
-            (format!("http://{addr}"), Some(handle))
+            let router = souk_api::router(AppState::new(services.clone(), bench_api_config()));
+            let (url, handle) = spawn_server(router).await?;
+            (url, Some(handle))
         }
     };
-    eprintln!("flash-sale: server {url}, database {database}");
-
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
     let run_id = rand::random::<u32>();
-    let sku = seed_market(&db, &client, &url, args.units, run_id).await?;
-    eprintln!(
-        "flash-sale: SKU {sku} with {} units; seeding {} buyers",
-        args.units, args.buyers
-    );
-    let tokens = seed_buyers(&db, args.buyers, run_id).await?;
-
-    eprintln!(
-        "flash-sale: {} attempts, {} at a time",
-        tokens.len(),
-        args.concurrency
-    );
-    let started = Instant::now();
-    let body = serde_json::json!({"sku_id": sku, "qty": 1}).to_string();
-    let results: Vec<Attempt> = futures::stream::iter(tokens.iter().enumerate())
-        .map(|(i, token)| {
-            let client = client.clone();
-            let url = format!("{url}/api/v1/reservations");
-            let body = body.clone();
-            async move { attempt(&client, &url, token, &body, run_id, i).await }
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
-
-    let accepted_ids: Vec<i64> = results.iter().filter_map(|a| a.reservation).collect();
-    let accepted = accepted_ids.len();
-    let http_5xx = results.iter().filter(|a| a.status >= 500).count();
-    let errors = results.iter().filter(|a| a.status == 0).count();
-    let unexpected = results
-        .iter()
-        .filter(|a| a.status != 0 && a.status != 201 && a.status != 409 && a.status < 500)
-        .count();
-    let (held_rows, held_units) = souk_store::bulk::reservations_of_sku(&db, sku).await?;
-    let stored = souk_store::bulk::existing_reservations(&db, &accepted_ids).await?;
-    let lost = accepted - stored;
-    let levels = souk_store::stock::levels_of_sku(db.pool(), souk_core::ids::SkuId(sku)).await?;
-    let on_hand: i64 = levels.iter().map(|(_, l)| l.on_hand).sum();
-    let reserved: i64 = levels.iter().map(|(_, l)| l.reserved).sum();
-    let accepted_i = i64::try_from(accepted).unwrap_or(i64::MAX);
-    let oversold = (accepted_i - args.units).max(0) + (reserved - on_hand).max(0);
-    let diffs = Services::new(db.clone(), Arc::new(SystemClock), Arc::new(LogSender))
-        .stock
-        .check_ledger()
-        .await;
-    let ledger_ok = matches!(&diffs, Ok(d) if d.is_empty());
-
-    let mut lat: Vec<Duration> = results.iter().map(|a| a.latency).collect();
-    lat.sort();
-    // Nearest-rank percentile, in per-mille to stay in integers.
-    let pct = |per_mille: usize| -> f64 {
-        if lat.is_empty() {
-            return 0.0;
+    let sku = match args.step {
+        StepKind::Full | StepKind::Souk => {
+            seed_market(&db, &client, &url, args.units, run_id).await?
         }
-        let i = (lat.len() - 1) * per_mille / 1000;
-        lat[i].as_secs_f64() * 1000.0
+        _ => 0,
     };
-    let per_s = results.len() as f64 / elapsed.as_secs_f64();
-    eprintln!(
-        "flash-sale: stock on_hand={on_hand} reserved={reserved}; reservation rows={held_rows} units={held_units}; \
-         ledger consistent={ledger_ok}; transport errors={errors}; other 4xx={unexpected}; {:.1}s",
-        elapsed.as_secs_f64()
-    );
-    println!(
-        "RESULT attempts={} accepted={accepted} oversold={oversold} lost={lost} http_5xx={http_5xx} per_s={per_s:.0} p50_ms={:.2} p99_ms={:.2}",
-        results.len(),
-        pct(500),
-        pct(990)
-    );
-    let expected = args
-        .units
-        .min(i64::try_from(results.len()).unwrap_or(i64::MAX));
-    if oversold > 0
-        || lost > 0
-        || http_5xx > 0
-        || !ledger_ok
-        || held_units != accepted_i
-        || accepted_i != expected
-    {
-        bail!("the flash sale broke an invariant (see the RESULT line)");
+    let souk = || Souk {
+        services: services.clone(),
+        sku: SkuId(sku),
+        units: args.units,
+    };
+    let ctx = Run {
+        args: &args,
+        services: &services,
+        db: &db,
+        client: &client,
+        url: &url,
+        database: &database,
+        run_id,
+        sku,
+    };
+    match args.step {
+        StepKind::Full | StepKind::Souk => ctx.run(Arc::new(souk())).await,
+        StepKind::PgUpdate => {
+            let step = PgUpdate::setup(&args.pg_url, args.units, args.pg_connections).await?;
+            ctx.run(Arc::new(step)).await
+        }
+        StepKind::Redis | StepKind::RedisAof => {
+            let step =
+                RedisLua::setup(&args.redis_url, args.units, args.step == StepKind::RedisAof)
+                    .await?;
+            ctx.run(Arc::new(step)).await
+        }
     }
-    Ok(())
+}
+
+fn bench_api_config() -> ApiConfig {
+    ApiConfig {
+        read_rate_per_sec: 0,
+        write_rate_per_sec: 0,
+        ..ApiConfig::default()
+    }
+}
+
+async fn spawn_server(
+    router: axum::Router,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let handle = tokio::spawn(async move {
+        let _ = souk_api::serve(listener, router, std::future::pending()).await;
+    });
+    Ok((format!("http://{addr}"), handle))
+}
+
+#[derive(serde::Deserialize)]
+struct NewReservation {
+    sku_id: i64,
+    qty: i64,
+}
+
+/// The thin bench endpoint: the route, bearer auth and JSON of
+/// `POST /api/v1/reservations`, with the reservation step swapped.
+fn thin_router<S: ReserveStep>(state: AppState, step: Arc<S>) -> axum::Router {
+    let handler = move |Auth(p): Auth, Json(b): Json<NewReservation>| {
+        let step = step.clone();
+        async move {
+            if b.qty <= 0 {
+                return ApiError(DomainError::invalid("qty must be positive.")).into_response();
+            }
+            match step.reserve(p.account_id, b.qty).await {
+                Ok(Reserved::Held { id, location }) => {
+                    let now = SystemClock.now_ms();
+                    let body = serde_json::json!({
+                        "id": id, "sku_id": b.sku_id, "location_id": location, "qty": b.qty,
+                        "state": "held", "channel": "web", "holder_id": p.account_id.0,
+                        "expires_at_ms": now + souk_engine::stock::DEFAULT_HOLD_MS,
+                        "created_at_ms": now, "updated_at_ms": now,
+                    });
+                    (StatusCode::CREATED, axum::Json(body)).into_response()
+                }
+                Ok(Reserved::SoldOut) => {
+                    ApiError::new(ErrorCode::OutOfStock, "Sold out.").into_response()
+                }
+                Err(e) => ApiError(DomainError::new(ErrorCode::Unavailable, e.to_string()))
+                    .into_response(),
+            }
+        }
+    };
+    axum::Router::new()
+        .route("/api/v1/reservations", axum::routing::post(handler))
+        .with_state(state)
+}
+
+struct Run<'a> {
+    args: &'a FlashSaleArgs,
+    services: &'a Services,
+    db: &'a Db,
+    client: &'a reqwest::Client,
+    url: &'a str,
+    database: &'a str,
+    run_id: u32,
+    sku: i64,
+}
+
+impl Run<'_> {
+    async fn run<S: ReserveStep>(&self, step: Arc<S>) -> anyhow::Result<()> {
+        let result = self.race(step.clone()).await;
+        if let Err(e) = step.restore().await {
+            eprintln!("flash-sale: could not restore the step's settings: {e:#}");
+        }
+        result
+    }
+
+    async fn race<S: ReserveStep>(&self, step: Arc<S>) -> anyhow::Result<()> {
+        let args = self.args;
+        let mode = if args.bare { "bare" } else { "http" };
+        eprintln!(
+            "flash-sale: step {} ({mode}), souk database {}, {} units, {} buyers, {} at a time",
+            args.step.name(),
+            self.database,
+            args.units,
+            args.buyers,
+            args.concurrency
+        );
+        let (results, elapsed) = if args.bare {
+            let step = step.clone();
+            fire(args.buyers, args.concurrency, move |i| {
+                let step = step.clone();
+                async move {
+                    let t = Instant::now();
+                    let buyer = AccountId(1_000_000_000 + i64::try_from(i).unwrap_or(0));
+                    let (status, reservation) = match step.reserve(buyer, 1).await {
+                        Ok(Reserved::Held { id, .. }) => (201, Some(id)),
+                        Ok(Reserved::SoldOut) => (409, None),
+                        Err(_) => (503, None),
+                    };
+                    Attempt {
+                        status,
+                        reservation,
+                        latency: t.elapsed(),
+                    }
+                }
+            })
+            .await
+        } else {
+            let tokens = Arc::new(seed_buyers(self.db, args.buyers, self.run_id).await?);
+            let (url, _thin) = if args.step == StepKind::Full {
+                (self.url.to_owned(), None)
+            } else {
+                let state = AppState::new(self.services.clone(), bench_api_config());
+                let (u, h) = spawn_server(thin_router(state, step.clone())).await?;
+                (u, Some(h))
+            };
+            let url = Arc::new(format!("{url}/api/v1/reservations"));
+            let body = Arc::new(serde_json::json!({"sku_id": self.sku, "qty": 1}).to_string());
+            let client = self.client.clone();
+            let run = self.run_id;
+            fire(args.buyers, args.concurrency, move |i| {
+                let (client, url, body, tokens) =
+                    (client.clone(), url.clone(), body.clone(), tokens.clone());
+                async move { attempt(&client, &url, &tokens[i], &body, run, i).await }
+            })
+            .await
+        };
+        let accepted_ids: Vec<i64> = results.iter().filter_map(|a| a.reservation).collect();
+        let accepted = accepted_ids.len();
+        let http_5xx = results.iter().filter(|a| a.status >= 500).count();
+        let errors = results.iter().filter(|a| a.status == 0).count();
+        let unexpected = results
+            .iter()
+            .filter(|a| a.status != 0 && a.status != 201 && a.status != 409 && a.status < 500)
+            .count();
+        let StepCheck {
+            held_units,
+            on_hand,
+            lost,
+            consistent,
+        } = step.check(&accepted_ids).await?;
+        let accepted_i = i64::try_from(accepted).unwrap_or(i64::MAX);
+        let oversold = (accepted_i - args.units).max(0) + (held_units - on_hand).max(0);
+
+        let mut lat: Vec<Duration> = results.iter().map(|a| a.latency).collect();
+        lat.sort();
+        // Nearest-rank percentile, in per-mille to stay in integers.
+        let pct = |per_mille: usize| -> f64 {
+            if lat.is_empty() {
+                return 0.0;
+            }
+            let i = (lat.len() - 1) * per_mille / 1000;
+            lat[i].as_secs_f64() * 1000.0
+        };
+        let secs = elapsed.as_secs_f64();
+        let per_s = results.len() as f64 / secs;
+        let accepted_per_s = accepted as f64 / secs;
+        eprintln!(
+            "flash-sale: store on_hand={on_hand} held={held_units}; consistent={consistent}; \
+             transport errors={errors}; other 4xx={unexpected}; {secs:.1}s"
+        );
+        println!(
+            "RESULT attempts={} accepted={accepted} oversold={oversold} lost={lost} http_5xx={http_5xx} per_s={per_s:.0} p50_ms={:.2} p99_ms={:.2} step={} mode={mode} accepted_per_s={accepted_per_s:.0}",
+            results.len(),
+            pct(500),
+            pct(990),
+            args.step.name(),
+        );
+        let expected = args
+            .units
+            .min(i64::try_from(results.len()).unwrap_or(i64::MAX));
+        if oversold > 0
+            || lost > 0
+            || http_5xx > 0
+            || errors > 0
+            || !consistent
+            || held_units != accepted_i
+            || accepted_i != expected
+        {
+            bail!("the flash sale broke an invariant (see the RESULT line)");
+        }
+        Ok(())
+    }
+}
+
+/// Runs attempts 0..n from `concurrency` tasks; returns the answers and the wall time.
+async fn fire<F, Fut>(n: usize, concurrency: usize, one: F) -> (Vec<Attempt>, Duration)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Attempt> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let one = Arc::new(one);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency.min(n))
+        .map(|_| {
+            let (next, one) = (next.clone(), one.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    out.push(one(i).await);
+                }
+                out
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(n);
+    for w in workers {
+        if let Ok(mut v) = w.await {
+            results.append(&mut v);
+        }
+    }
+    (results, started.elapsed())
 }
 
 struct Attempt {

@@ -1,6 +1,7 @@
 //! `souk`: one binary for the whole market.
 
 mod bench;
+mod bench_steps;
 mod config;
 mod demo;
 

@@ -70,7 +70,7 @@ pub async fn save(conn: &mut AnyConnection, records: &[&Record]) -> StoreResult<
              status_code = excluded.status_code, content_type = excluded.content_type, body = excluded.body, \
              created_at_ms = excluded.created_at_ms",
         );
-        sqlx::query_with(&q.text, q.args)
+        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
             .execute(&mut *conn)
             .await?;
     }

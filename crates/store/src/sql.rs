@@ -33,4 +33,64 @@ impl SqlBuilder {
         self.n += 1;
         Ok(format!("${}", self.n))
     }
+
+    /// The text to send on a connection of `backend` (`AnyConnection::backend_name`).
+    ///
+    /// On SQLite, `$1, $2, …` in order become plain `?`: sqlx looks every
+    /// named parameter up by name, a linear scan in SQLite, so a multi-row
+    /// INSERT with n named parameters costs O(n²) to bind (60 % of the stock
+    /// writer's time at 1,024 commands per batch). Plain `?` binds in order.
+    /// The text is kept as it is when its placeholders are not exactly
+    /// `$1 … $n` in order, or a `$` or `?` could sit inside a literal.
+    pub fn text_for(&self, backend: &str) -> String {
+        if !backend.eq_ignore_ascii_case("sqlite") {
+            return self.text.clone();
+        }
+        positional(&self.text, self.n).unwrap_or_else(|| self.text.clone())
+    }
+}
+
+/// `text` with `$1 … $n` (each once, in order) replaced by `?`; `None` if it
+/// does not have exactly that shape or holds quotes or `?`.
+fn positional(text: &str, n: usize) -> Option<String> {
+    if text.contains(['\'', '"', '?']) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut expected = 1usize;
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let num: usize = after[..digits].parse().ok()?;
+        if num != expected {
+            return None;
+        }
+        expected += 1;
+        out.push('?');
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    (expected == n + 1).then_some(out)
+}
+
+#[cfg(test)]
+mod positional_tests {
+    use super::positional;
+
+    #[test]
+    fn numbered_placeholders_in_order_become_plain() {
+        assert_eq!(
+            positional("INSERT INTO t VALUES ($1, $2), ($3, $4)", 4).as_deref(),
+            Some("INSERT INTO t VALUES (?, ?), (?, ?)")
+        );
+        assert_eq!(
+            positional("SELECT * FROM t WHERE a = $1 AND b = $10", 10),
+            None
+        );
+        assert_eq!(positional("SELECT $2, $1", 2), None);
+        assert_eq!(positional("SELECT '$1'", 1), None);
+        assert_eq!(positional("SELECT $1", 2), None);
+    }
 }

@@ -127,7 +127,7 @@ pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()>
             rows.push(format!("({})", p.join(", ")));
         }
         q.text.push_str(&rows.join(", "));
-        sqlx::query_with(&q.text, q.args)
+        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
             .execute(&mut *conn)
             .await?;
     }
@@ -153,7 +153,7 @@ pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()>
             " ON CONFLICT (sku_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
              reserved = excluded.reserved, safety = excluded.safety, updated_at_ms = excluded.updated_at_ms",
         );
-        sqlx::query_with(&q.text, q.args)
+        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
             .execute(&mut *conn)
             .await?;
     }
@@ -178,7 +178,7 @@ pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()>
             rows.push(format!("({})", p.join(", ")));
         }
         q.text.push_str(&rows.join(", "));
-        sqlx::query_with(&q.text, q.args)
+        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
             .execute(&mut *conn)
             .await?;
     }
