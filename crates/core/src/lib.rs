@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod coupon;
 pub mod error;
 pub mod ids;
 pub mod ledger;

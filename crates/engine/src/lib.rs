@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod clock;
+pub mod coupons;
 pub mod idempotency;
 pub mod locations;
 pub mod orders;
@@ -29,6 +30,8 @@ pub struct Services {
     pub locations: Arc<locations::Locations>,
     pub idempotency: Arc<idempotency::Idempotency>,
     pub stock: Arc<stock::Stock>,
+    /// Cart prices, coupons and member tiers.
+    pub coupons: Arc<coupons::Coupons>,
     /// Checkout, orders, payments and the ledger.
     pub orders: Arc<orders::Orders>,
 }
@@ -50,6 +53,11 @@ impl Services {
                 catalog.clone(),
                 orders::OrdersConfig::default(),
             ),
+            coupons: Arc::new(coupons::Coupons::new(
+                db.clone(),
+                clock.clone(),
+                souk_core::pricing::MarketConfig::default(),
+            )),
             db,
             clock,
         }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod bulk;
 pub mod catalog;
+pub mod coupons;
 pub mod db;
 pub mod error;
 pub mod idempotency;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod coupons;
 pub mod dto;
 pub mod locations;
 pub mod orders;
@@ -19,6 +20,7 @@ pub fn api_router(doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .merge(sign_in::router())
         .merge(accounts::router())
         .merge(catalog::router())
+        .merge(coupons::router())
         .merge(locations::router())
         .merge(stock::router())
         .merge(orders::router())
