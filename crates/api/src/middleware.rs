@@ -15,8 +15,10 @@ use governor::{Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use souk_core::error::ErrorCode;
 use souk_engine::idempotency::{parse_key, Begin};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -50,7 +52,7 @@ fn client_key(req: &Request) -> String {
 }
 
 /// Stripe-style `Idempotency-Key` handling for every mutating request.
-pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn idempotency(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if !is_mutating(req.method()) {
         return next.run(req).await;
     }
@@ -314,14 +316,20 @@ impl Limits {
     }
 }
 
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limits = &state.limits;
-    let (limiter, key) = if is_mutating(req.method()) {
-        (&limits.writes, client_key(&req))
+pub async fn rate_limit(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    let mutating = is_mutating(req.method());
+    let limiter = if mutating {
+        &limits.writes
     } else {
-        (&limits.reads, peer_ip(&req))
+        &limits.reads
     };
+    // The key is built only when that limit is on.
     if let Some(l) = limiter {
+        let key = if mutating {
+            client_key(&req)
+        } else {
+            peer_ip(&req)
+        };
         if l.check_key(&key).is_err() {
             metrics::counter!("souk_http_rate_limited_total").increment(1);
             let mut res = ApiError::new(
@@ -342,17 +350,52 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 /// Counts requests and times them, by route (not by raw path, to bound label cardinality).
 pub async fn http_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("souk_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("souk_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    let (requests, duration) = route_metrics(route, &method, res.status());
+    requests.increment(1);
+    duration.record(start.elapsed().as_secs_f64());
     res
+}
+
+type RouteHandles = (metrics::Counter, metrics::Histogram);
+type KeptHandles = HashMap<String, Vec<(Method, StatusCode, RouteHandles)>>;
+
+/// Per route, the metric handles by method and status. Looking a handle up in
+/// the recorder builds and hashes its labels on every request; this keeps
+/// them, so a request costs a read lock and a short scan.
+static ROUTE_METRICS: LazyLock<RwLock<KeptHandles>> = LazyLock::new(Default::default);
+
+/// Combinations kept per route; past this (odd methods), handles are looked up each time.
+const MAX_KEPT_PER_ROUTE: usize = 64;
+
+fn route_metrics(route: &str, method: &Method, status: StatusCode) -> RouteHandles {
+    let found = |m: &KeptHandles| {
+        m.get(route).and_then(|v| {
+            v.iter()
+                .find(|(m, s, _)| m == method && *s == status)
+                .map(|(_, _, h)| h.clone())
+        })
+    };
+    if let Some(h) = ROUTE_METRICS.read().ok().as_deref().and_then(found) {
+        return h;
+    }
+    let labels = || (method.as_str().to_owned(), route.to_owned());
+    let (m, r) = labels();
+    let requests = metrics::counter!("souk_http_requests_total", "method" => m, "route" => r, "status" => status.as_u16().to_string());
+    let (m, r) = labels();
+    let duration =
+        metrics::histogram!("souk_http_request_duration_seconds", "method" => m, "route" => r);
+    let handles = (requests, duration);
+    if let Ok(mut map) = ROUTE_METRICS.write() {
+        let kept = map.entry(route.to_owned()).or_default();
+        if kept.len() < MAX_KEPT_PER_ROUTE
+            && !kept.iter().any(|(m, s, _)| m == method && *s == status)
+        {
+            kept.push((method.clone(), status, handles.clone()));
+        }
+    }
+    handles
 }

@@ -350,7 +350,13 @@ fn product_dto(r: &ProductRecord, locale: Locale) -> ProductDto {
 fn product_response(status: StatusCode, r: &ProductRecord, headers: &HeaderMap) -> Response {
     let available: Vec<Locale> = r.texts.keys().copied().collect();
     let locale = pick_locale(headers, &available);
-    let mut res = (status, Json(product_dto(r, locale))).into_response();
+    with_language(
+        (status, Json(product_dto(r, locale))).into_response(),
+        locale,
+    )
+}
+
+fn with_language(mut res: Response, locale: Locale) -> Response {
     res.headers_mut().insert(
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(locale.tag()),
@@ -556,12 +562,34 @@ async fn get_product(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let rec = s
+    let page = s
         .services
         .catalog
-        .product(p.as_ref(), ProductId(id))
+        .product_page(p.as_ref(), ProductId(id))
         .await?;
-    Ok(product_response(StatusCode::OK, &rec, &headers))
+    let available: Vec<Locale> = page.record.texts.keys().copied().collect();
+    let locale = pick_locale(&headers, &available);
+    // The body depends only on the record and the language, so it is rendered
+    // once per cached record and language (the hot path; see docs/BENCHMARKS.md).
+    let body = match page.rendered(locale) {
+        Some(b) => b,
+        None => {
+            let b = serde_json::to_vec(&product_dto(&page.record, locale))
+                .map_err(|e| souk_core::DomainError::internal(format!("product JSON: {e}")))?;
+            let b = bytes::Bytes::from(b);
+            page.keep_rendered(locale, b.clone());
+            b
+        }
+    };
+    let res = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    Ok(with_language(res, locale))
 }
 
 #[derive(Deserialize, ToSchema)]
