@@ -489,6 +489,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
             }
         }
     }
+    db.analyze().await.map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(products = n, "demo market seeded");
     Ok(Seeded {
         freshly_seeded: true,

@@ -90,6 +90,14 @@ impl Db {
         })
     }
 
+    /// Refreshes the planner's statistics. Worth calling after a bulk load:
+    /// PostgreSQL plans a search over freshly loaded tables as if they were
+    /// empty until autovacuum catches up (seen: 15x slower search).
+    pub async fn analyze(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Checks the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
