@@ -41,6 +41,32 @@ pub fn decode_cursor(cursor: &str) -> DomainResult<i64> {
         })
 }
 
+/// Where a keyset page starts: after the cursor's id, or from the beginning.
+pub fn after_id(cursor: Option<&str>) -> DomainResult<i64> {
+    cursor
+        .map(decode_cursor)
+        .transpose()
+        .map(|c| c.unwrap_or(0))
+}
+
+/// Cuts rows fetched with `limit + 1` to one page, and gives the cursor of
+/// the next page when the extra row shows there is one.
+pub fn split_page<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
+    let limit = limit as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more {
+        rows.last().map(|r| encode_cursor(id(r)))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +77,18 @@ mod tests {
         for bad in ["", "c", "x12", "c-1", "czz", "c0", "c11111111111111111"] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn pages_split_on_the_extra_row() {
+        assert_eq!(
+            split_page(vec![1, 2, 3], 2, |x| *x),
+            (vec![1, 2], Some(encode_cursor(2)))
+        );
+        assert_eq!(split_page(vec![1, 2], 2, |x| *x), (vec![1, 2], None));
+        assert_eq!(after_id(None), Ok(0));
+        assert_eq!(after_id(Some(&encode_cursor(9))), Ok(9));
+        assert!(after_id(Some("junk")).is_err());
     }
 
     #[test]

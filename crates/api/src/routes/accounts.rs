@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use souk_core::ids::AccountId;
-use souk_core::page::{decode_cursor, encode_cursor, page_size};
+use souk_core::page::{after_id, page_size, split_page};
 use souk_engine::accounts::{AccountView, NewConsoleUser};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -74,20 +74,9 @@ async fn list_accounts(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<AccountDto>>> {
     let limit = page_size(q.limit)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(decode_cursor)
-        .transpose()?
-        .unwrap_or(0);
-    let mut rows = s.services.accounts.list(&p, after, limit + 1).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|a| encode_cursor(a.id.0))
-    } else {
-        None
-    };
+    let after = after_id(q.cursor.as_deref())?;
+    let rows = s.services.accounts.list(&p, after, limit + 1).await?;
+    let (rows, next_cursor) = split_page(rows, limit, |a| a.id.0);
     Ok(Json(Page {
         items: rows.into_iter().map(AccountDto::from).collect(),
         next_cursor,

@@ -13,7 +13,7 @@ use souk_core::access::{may_manage_stock_at, require_operator, Principal};
 use souk_core::error::{DomainError, DomainResult};
 use souk_core::ids::{LocationId, SkuId};
 use souk_core::location::LocationKind;
-use souk_core::page::{decode_cursor, encode_cursor, page_size};
+use souk_core::page::{after_id, page_size, split_page};
 use souk_core::stock::{Command, Fulfilment, Level};
 use souk_engine::locations::owner_of;
 use souk_engine::stock::{Actor, ReserveRequest, DEFAULT_HOLD_MS};
@@ -330,21 +330,10 @@ async fn movements(
     let sku = SkuId(q.sku_id);
     require_sku_viewer(&s, &p, sku).await?;
     let limit = page_size(q.limit)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(decode_cursor)
-        .transpose()?
-        .unwrap_or(0);
-    let mut rows = s.services.stock.movements(sku, after, limit + 1).await?;
+    let after = after_id(q.cursor.as_deref())?;
+    let rows = s.services.stock.movements(sku, after, limit + 1).await?;
     let clerk_only = !p.is_operator() && p.supplier_ids().next().is_none();
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|m| encode_cursor(m.id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = split_page(rows, limit, |m| m.id);
     let items = rows
         .into_iter()
         .filter(|m| !clerk_only || p.store_ids().any(|x| x == m.movement.location))
@@ -574,24 +563,13 @@ async fn my_reservations(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<ReservationDto>>> {
     let limit = page_size(q.limit)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(decode_cursor)
-        .transpose()?
-        .unwrap_or(0);
-    let mut rows = s
+    let after = after_id(q.cursor.as_deref())?;
+    let rows = s
         .services
         .stock
         .reservations_of(p.account_id, after, limit + 1)
         .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = split_page(rows, limit, |r| r.id);
     Ok(Json(Page {
         items: rows.into_iter().map(ReservationDto::from).collect(),
         next_cursor,
