@@ -771,6 +771,63 @@ async fn expired_allocation_holds_go_back_to_the_allocation(app: TestApp) {
     ledger_is_consistent(&app, &m.op).await;
 }
 
+/// A new stock owner (a restart) reads open allocations and the holds taken
+/// from them back from the database and goes on applying the same rules.
+async fn allocations_survive_a_restart(app: TestApp) {
+    use souk_core::ids::{AccountId, SkuId};
+    use souk_core::stock::Fulfilment;
+    use souk_engine::stock::{Actor, ReserveRequest, Stock};
+    let m = market(&app).await;
+    receive(&app, &m, m.warehouse, 10).await;
+    let aid = open_allocation(&app, &m.op, m.sku, ROOM, 5)
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let fan = app.buyer("+8613700000105").await;
+    let r = reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 3, "channel": ROOM}),
+    )
+    .await
+    .expect(201)
+    .json();
+
+    let restarted = Stock::start(app.services.db.clone(), app.services.clock.clone());
+    let system = Actor {
+        account: AccountId(0),
+        privileged: true,
+    };
+    let ask = |channel: &str, qty: i64| ReserveRequest {
+        sku: SkuId(m.sku),
+        qty,
+        location: None,
+        fulfilment: Fulfilment::DeliverHome {
+            region: String::new(),
+        },
+        channel: channel.into(),
+        hold_ms: 60_000,
+    };
+    let refused = restarted.reserve(system, ask(ROOM, 3)).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "out_of_stock");
+    let refused = restarted.reserve(system, ask("web", 6)).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "out_of_stock");
+    let held = restarted.reserve(system, ask(ROOM, 2)).await.unwrap();
+    assert_eq!(held.allocation_id, Some(aid));
+    restarted
+        .release(system, r["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    let a = restarted.allocation(aid).await.unwrap().unwrap();
+    assert_eq!((a.taken, a.open), (2, true));
+    let closed = restarted.close_allocation(system, aid).await.unwrap();
+    assert_eq!(closed.returned, 3);
+    let again = restarted.close_allocation(system, aid).await.unwrap_err();
+    assert_eq!(again.code.as_str(), "illegal_transition");
+}
+
 /// 50 fans race for an allocation of 20 while 50 web buyers race for the
 /// 40 units outside it, 2 at a time: exactly 20 and 20 win.
 async fn allocation_race(app: TestApp) {
@@ -943,6 +1000,35 @@ async fn allocation_hostile_input_and_access(app: TestApp) {
         .await
         .expect_error(404, "not_found");
     assert_eq!(allocation(&app, &m.sup, aid).await["state"], "open");
+    // A retried close with the same Idempotency-Key is answered once, not twice.
+    let key = [("idempotency-key", "close-room-7-once")];
+    let room7 = app
+        .get(
+            &format!("/api/v1/allocations?sku_id={}", m.sku),
+            Some(&m.op),
+        )
+        .await
+        .expect(200)
+        .json()["items"][1]["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/allocations/{room7}/close");
+    for _ in 0..2 {
+        let r = app
+            .send(
+                reqwest::Method::POST,
+                &path,
+                Some(&m.op),
+                Some(&json!({})),
+                &key,
+            )
+            .await
+            .expect(200);
+        assert_eq!(r.json()["returned"].as_i64(), Some(4));
+    }
+    open_allocation(&app, &m.op, m.sku, "livestream:room:7", 4)
+        .await
+        .expect(201);
     // Nothing above moved stock.
     assert_eq!(atp(&app, m.sku, None).await, 0);
     assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 6);
@@ -951,6 +1037,7 @@ async fn allocation_hostile_input_and_access(app: TestApp) {
 on_both_databases!(
     allocation_serves_caps_and_returns,
     expired_allocation_holds_go_back_to_the_allocation,
+    allocations_survive_a_restart,
     allocation_race,
     allocation_hostile_input_and_access,
     reserve_commit_release_and_ledger,
