@@ -166,6 +166,7 @@ pub struct TaxRule {
 /// The market: its currency, tax, shipping and member tiers. Operators
 /// configure it; [`MarketConfig::default`] is the demo market.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MarketConfig {
     pub currency: Currency,
     pub tax: TaxRule,

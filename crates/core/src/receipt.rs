@@ -86,7 +86,13 @@ impl ReceiptText<'_> {
             out.push('\n');
             row(
                 &mut out,
-                &format!("  {} x{} @ {}", l.code, l.qty, m(l.unit_minor)),
+                // The unit price without its currency: the line must fit.
+                &format!(
+                    "  {} x{} @ {}",
+                    l.code,
+                    l.qty,
+                    m(l.unit_minor).split_once(' ').map_or("", |p| p.1)
+                ),
                 &m(l.amount_minor),
             );
         }
@@ -161,6 +167,7 @@ mod tests {
         assert!(t.contains("Change") && t.contains("CNY 27.50"), "{t}");
         assert!(t.contains("CNY -2.50"), "{t}");
         assert!(t.contains("SAVE10"), "{t}");
+        assert!(t.contains("TEA-1 x2 @ 12.50"), "{t}");
         assert!(!t.contains("Tax"), "no tax line when there is no tax: {t}");
         for line in t.lines().skip(1) {
             assert!(line.chars().count() <= WIDTH, "too wide: {line:?}");

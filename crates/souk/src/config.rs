@@ -4,6 +4,9 @@
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use souk_core::ledger::TakeRate;
+use souk_core::pricing::MarketConfig;
+use souk_engine::orders::OrdersConfig;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,11 +30,37 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `souk=debug,info`.
     pub log_level: String,
+    /// The platform's take of each supplier's sales, in basis points (1000 = 10 %).
+    pub take_rate_bps: i64,
+    /// The secret QR-wallet webhooks are signed with (set it from the environment).
+    pub webhook_secret: String,
+    /// The market: currency, tax, delivery fee rule and member tiers (`[market]`).
+    pub market: MarketConfig,
+}
+
+impl Config {
+    /// The money settings the services run with, checked.
+    pub fn orders(&self) -> anyhow::Result<OrdersConfig> {
+        self.market
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[market]: {}", e.message))?;
+        TakeRate::from_bps(self.take_rate_bps)
+            .map_err(|e| anyhow::anyhow!("take_rate_bps: {}", e.message))?;
+        if self.webhook_secret.len() < 16 {
+            anyhow::bail!("webhook_secret: at least 16 characters");
+        }
+        Ok(OrdersConfig {
+            take_rate_bps: self.take_rate_bps,
+            webhook_secret: self.webhook_secret.clone(),
+            market: self.market.clone(),
+        })
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         let api = souk_api::ApiConfig::default();
+        let orders = OrdersConfig::default();
         Self {
             database_url: "sqlite://souk-data/souk.db".into(),
             bind: "127.0.0.1:8080".into(),
@@ -42,6 +71,9 @@ impl Default for Config {
             request_timeout_secs: api.request_timeout.as_secs(),
             log_format: "text".into(),
             log_level: "info".into(),
+            take_rate_bps: orders.take_rate_bps,
+            webhook_secret: orders.webhook_secret,
+            market: orders.market,
         }
     }
 }
@@ -72,7 +104,7 @@ pub struct Overrides {
 }
 
 /// Every configuration key, as `SOUK_<KEY>` in the environment.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 11] = [
     "database_url",
     "bind",
     "db_max_connections",
@@ -82,6 +114,8 @@ const KEYS: [&str; 9] = [
     "request_timeout_secs",
     "log_format",
     "log_level",
+    "take_rate_bps",
+    "webhook_secret",
 ];
 
 pub fn load(file: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Config> {
@@ -137,6 +171,45 @@ mod tests {
             };
             let c = load(None, &flags).expect("load");
             assert_eq!(c.bind, "127.0.0.1:3333");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_market_comes_from_the_file_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "souk.toml",
+                r#"
+                take_rate_bps = 1500
+                [market]
+                currency = "CNY"
+                tax = { rate_bps = 600 }
+                shipping = { flat_fee_minor = 800, free_from_minor = 19900 }
+                tiers = { tiers = [{ level = "regular", min_spend_minor = 0, discount_bps = 0 }] }
+            "#,
+            )?;
+            jail.set_env("SOUK_WEBHOOK_SECRET", "a-long-secret-from-the-env");
+            let c = load(None, &Overrides::default()).expect("load");
+            let o = c.orders().expect("valid market");
+            assert_eq!(o.take_rate_bps, 1500);
+            assert_eq!(o.market.tax.rate_bps, 600);
+            assert_eq!(o.market.shipping.free_from_minor, Some(19_900));
+            assert_eq!(o.webhook_secret, "a-long-secret-from-the-env");
+
+            // Out of range: refused when the server starts, with the key named.
+            jail.set_env("SOUK_TAKE_RATE_BPS", "20000");
+            let err = load(None, &Overrides::default())
+                .unwrap()
+                .orders()
+                .unwrap_err();
+            assert!(err.to_string().contains("take_rate_bps"), "{err}");
+            jail.set_env("SOUK_TAKE_RATE_BPS", "1000");
+            jail.set_env("SOUK_WEBHOOK_SECRET", "short");
+            assert!(load(None, &Overrides::default()).unwrap().orders().is_err());
+            // A typo inside [market] is an error, not silently ignored.
+            jail.create_file("souk.toml", "[market]\ncurency = \"CNY\"")?;
+            assert!(load(None, &Overrides::default()).is_err());
             Ok(())
         });
     }

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub const OPERATOR_EMAIL: &str = "operator@souk.demo";
+/// Coupon codes the demo prints: 10 % off online; ¥15 off from ¥99 at the tills.
+pub const DEMO_ONLINE_CODE: &str = "WELCOME10";
+pub const DEMO_STORE_CODE: &str = "STORE15";
 pub const DEMO_PASSWORD: &str = "souk-demo-password";
 pub const BUYER_PHONES: [&str; 3] = ["+8613800000001", "+8613800000002", "+8613800000003"];
 const MARKER_SUPPLIER: &str = "Hangzhou Silk Works";
@@ -247,10 +250,12 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
             sell_in_person: false,
         },
     };
-    svc.locations
+    let warehouse_id = svc
+        .locations
         .insert(warehouse, LocationOwner::Platform)
         .await
-        .map_err(err)?;
+        .map_err(err)?
+        .id;
     let mut stores: Vec<LocationId> = Vec::new();
     for (name, line1, city, region) in [
         ("West Lake Store", "12 Hubin Rd", "Hangzhou", "Zhejiang"),
@@ -309,7 +314,8 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
         display_name: name.into(),
         grants,
     };
-    svc.accounts
+    let operator = svc
+        .accounts
         .insert_console_user(console(
             OPERATOR_EMAIL,
             "Market Operator",
@@ -485,16 +491,119 @@ pub async fn seed(db: &Db) -> anyhow::Result<Seeded> {
                         )
                         .await
                         .map_err(err)?;
+                    stock_up(&svc, &product, warehouse_id, &stores).await?;
                 }
             }
         }
     }
+    seed_coupons(&svc, operator).await?;
     db.analyze().await.map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(products = n, "demo market seeded");
     Ok(Seeded {
         freshly_seeded: true,
         products: n,
     })
+}
+
+/// Shelves for a published product: 40 of each SKU in the cloud warehouse,
+/// a few in each store (the first store carries every SKU, the second some),
+/// so the storefront, the till and routing all have something to work with.
+async fn stock_up(
+    svc: &Services,
+    product: &souk_store::catalog::ProductRecord,
+    warehouse: LocationId,
+    stores: &[LocationId],
+) -> anyhow::Result<()> {
+    let system = souk_engine::stock::Actor {
+        account: souk_core::ids::AccountId(0),
+        privileged: true,
+    };
+    let mut receipts = Vec::new();
+    for (i, sku) in product.skus.iter().enumerate() {
+        receipts.push((sku.id, warehouse, 40));
+        if let Some(s) = stores.first() {
+            receipts.push((sku.id, *s, 5));
+        }
+        if let Some(s) = stores.get(1).filter(|_| i % 2 == 0) {
+            receipts.push((sku.id, *s, 2));
+        }
+    }
+    // Concurrent, so the stock owner commits them as one group.
+    let done = futures::future::join_all(receipts.into_iter().map(|(sku, at, qty)| {
+        svc.stock.change(
+            system,
+            sku,
+            at,
+            souk_core::stock::Command::Receive { qty },
+            "demo opening stock".into(),
+        )
+    }))
+    .await;
+    for d in done {
+        d.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Two shared codes printed in the banner: one online, one for the tills.
+async fn seed_coupons(svc: &Services, operator: souk_core::ids::AccountId) -> anyhow::Result<()> {
+    use souk_core::coupon::{CampaignSpec, CodeKind, CouponChannel};
+    use souk_core::pricing::Discount;
+    let op = souk_core::access::Principal {
+        account_id: operator,
+        grants: vec![Grant::Operator],
+        credential: souk_core::access::Credential::Session,
+    };
+    let now = souk_engine::Clock::now_ms(&SystemClock);
+    let year = 365 * 24 * 60 * 60 * 1000;
+    for (code, name, discount, min_spend, channel, per_buyer) in [
+        (
+            DEMO_ONLINE_CODE,
+            "Welcome: 10 % off online",
+            Discount::PercentOff { bps: 1_000 },
+            0,
+            CouponChannel::Online,
+            Some(3),
+        ),
+        (
+            DEMO_STORE_CODE,
+            "¥15 off in store from ¥99",
+            Discount::AmountOff {
+                amount: souk_core::money::Money {
+                    amount_minor: 1_500,
+                    currency: souk_core::money::Currency::Cny,
+                },
+            },
+            9_900,
+            CouponChannel::InStore,
+            // Walk-in buyers have no account to count against.
+            None,
+        ),
+    ] {
+        svc.coupons
+            .create_campaign(
+                &op,
+                CampaignSpec {
+                    name: name.into(),
+                    currency: souk_core::money::Currency::Cny,
+                    discount,
+                    min_spend_minor: min_spend,
+                    max_discount_minor: Some(5_000),
+                    channel,
+                    starts_at_ms: now - 60_000,
+                    ends_at_ms: now + year,
+                    max_redemptions: None,
+                    budget_minor: Some(10_000_000),
+                    per_buyer_limit: per_buyer,
+                    code_kind: CodeKind::Shared,
+                    shared_code: Some(code.into()),
+                    stackable: false,
+                },
+            )
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 fn err(e: souk_core::DomainError) -> anyhow::Error {
@@ -518,5 +627,7 @@ pub fn print_banner(url: &str, seeded: &Seeded) {
     println!("  health/metrics  {url}/healthz  {url}/metrics");
     println!("  console sign-in POST {url}/api/v1/auth/password  password {DEMO_PASSWORD:?}");
     println!("                  {OPERATOR_EMAIL}, supplier1..3@souk.demo, clerk1..2@souk.demo");
+    println!("  cart            {url}/cart.html   coupon {DEMO_ONLINE_CODE} (online), {DEMO_STORE_CODE} (in store)");
+    println!("  till (POS)      {url}/console/pos.html   as clerk1@souk.demo");
     println!();
 }

@@ -109,7 +109,12 @@ async fn shutdown_signal() {
 }
 
 async fn serve(cfg: &config::Config, db: Db, banner: impl FnOnce(&str)) -> anyhow::Result<()> {
-    let services = Services::new(db.clone(), Arc::new(SystemClock), Arc::new(LogSender));
+    let services = Services::with_config(
+        db.clone(),
+        Arc::new(SystemClock),
+        Arc::new(LogSender),
+        cfg.orders()?,
+    );
     let state = AppState::new(services, api_config(cfg));
     let upkeep = souk_api::spawn_upkeep(&state);
     let listener = tokio::net::TcpListener::bind(&cfg.bind)
