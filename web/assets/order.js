@@ -1,6 +1,8 @@
 // A buyer's order: its lines, totals, payments, status history as a
 // timeline, and a cancel button while the order may still be cancelled.
-import { ApiError, api, clearError, getToken, h, param, placeholder, renderHeader, showError, t } from './app.js';
+import {
+  ApiError, api, clearError, getToken, h, param, placeholder, productImage, renderHeader, showError, t, tint,
+} from './app.js';
 import {
   CANCELLABLE, channelLabel, commandLabel, formatTime, methodLabel, money, paymentStateLabel, skuInfo, skuTitle, stateBadge, stateLabel,
   totalsList,
@@ -19,7 +21,8 @@ function renderLines(o) {
     skuInfo(l.sku_id).then((info) => {
       if (!info) return;
       title.textContent = skuTitle(info);
-      thumb.replaceChildren(placeholder(info.product.title, info.product.id));
+      thumb.setAttribute('style', tint(info.product.id));
+      thumb.replaceChildren(productImage((info.product.media || [])[0], info.product.title, info.product.id));
       meta.replaceChildren(h('code', {}, info.sku.code), ` · ${l.qty} × ${money(l.unit_price_minor, o.currency)}`);
     });
     return h('li', { class: 'line-item', testid: 'order-line', 'data-sku-id': l.sku_id, 'data-qty': l.qty },

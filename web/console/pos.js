@@ -2,7 +2,7 @@
 // the basket (member tier, coupons), pay by cash (change given), card
 // terminal or QR wallet, then a printable receipt.
 import { ApiError, api, clearError, extendStrings, formatMoney, h, showError, t } from '/assets/app.js';
-import { methodLabel, money, paymentStateLabel, qrPanel, quoteRows, skuPrice, skuTitle, totalsList } from '/assets/commerce.js';
+import { formatTime, methodLabel, money, paymentStateLabel, qrPanel, quoteRows, skuPrice, skuTitle, totalsList } from '/assets/commerce.js';
 import { renderConsoleHeader } from '/console/console.js';
 
 extendStrings({
@@ -30,6 +30,7 @@ extendStrings({
     coupons_r: 'Coupons',
     enter_code_first: 'Type or scan a SKU code.',
     bad_amount: 'Enter the cash received, e.g. 200 or 199.50.',
+    member_placeholder: 'e.g. 13800138000',
     thank_you: 'Thank you!',
   },
   'zh-CN': {
@@ -56,6 +57,7 @@ extendStrings({
     coupons_r: '优惠券',
     enter_code_first: '请输入或扫描 SKU 编码。',
     bad_amount: '请输入实收金额，如 200 或 199.50。',
+    member_placeholder: '如 13800138000',
     thank_you: '谢谢惠顾！',
   },
 });
@@ -242,10 +244,10 @@ function showReceipt(r) {
   const el = $('receipt');
   el.dataset.receiptNo = r.receipt_no;
   el.dataset.orderId = r.order_id;
-  el.replaceChildren(
+  el.replaceChildren(...[
     h('h2', {}, 'souk'),
     h('div', { class: 'r-center', testid: 'receipt-store' }, r.location?.name || ''),
-    h('div', { class: 'r-center r-muted' }, new Date(r.at_ms).toLocaleString()),
+    h('div', { class: 'r-center r-muted' }, formatTime(r.at_ms)),
     h('hr'),
     rrow(t('receipt_no'), h('span', { testid: 'receipt-no' }, r.receipt_no)),
     rrow(t('cashier'), `#${r.clerk_id}`),
@@ -265,7 +267,8 @@ function showReceipt(r) {
     r.member ? rrow(t('member_r'), h('span', { testid: 'receipt-member' }, `${r.member.phone_masked} · ${r.member.tier}`)) : null,
     r.codes?.length ? rrow(t('coupons_r'), r.codes.join(', ')) : null,
     h('hr'),
-    h('div', { class: 'r-center' }, t('thank_you')));
+    h('div', { class: 'r-center' }, t('thank_you')),
+  ].filter(Boolean));
   $('sale').hidden = true;
   $('receipt-view').hidden = false;
   window.scrollTo(0, 0);
