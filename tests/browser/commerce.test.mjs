@@ -323,10 +323,26 @@ describe('commerce', () => {
     await p.emulateMedia({ media: 'screen' });
 
     assert.equal(await stockAt(fx.pos.sku.id, fx.westLake.id), before - 2, 'two units left the store');
-    // The next sale starts empty.
+    // The next sale starts empty; paid by QR, its receipt comes once the wallet confirms.
     await p.locator(tid('new-sale')).click();
     await p.locator(tid('pos-no-lines')).waitFor();
     assert.equal(await p.locator(tid('pos-line')).count(), 0);
+    assert.equal(await p.locator(tid('pos-code-chip')).count(), 0);
+    await p.locator(tid('pos-code')).fill(fx.pos.sku.code);
+    await p.locator(tid('pos-add')).click();
+    await p.locator(tid('total-total')).waitFor();
+    await p.locator(tid('pos-method-alipay')).check();
+    await p.locator(tid('pos-pay')).click();
+    await p.locator(tid('qr-pay')).waitFor();
+    await shot('11-pos-qr', p);
+    await p.locator(tid('sandbox-approve')).click();
+    await p.waitForFunction((no) => {
+      const r = document.querySelector('[data-testid="receipt-no"]');
+      return r && r.offsetParent && r.textContent.trim() !== no;
+    }, receiptNo, { timeout: 30_000 });
+    assert.equal(await p.locator(tid('receipt-payment')).getAttribute('data-method'), 'alipay');
+    assert.equal(await p.locator(tid('receipt-change')).count(), 0, 'no change for a QR payment');
+    assert.equal(await stockAt(fx.pos.sku.id, fx.westLake.id), before - 3, 'the QR sale took one more');
     fx.clerkContext = clerk;
     fx.clerkPage = p;
   });

@@ -61,7 +61,8 @@ function renderHistory(o) {
   h('div', { class: 'timeline-state' }, e.from ? stateLabel(e.to) : `${t('state_created')} · ${stateLabel(e.to)}`),
   h('div', { class: 'timeline-when' }, h('time', { datetime: new Date(e.at_ms).toISOString() }, formatTime(e.at_ms)),
     e.from ? ` · ${commandLabel(e.command)}` : ''),
-  e.note ? h('div', { class: 'timeline-note' }, e.note) : null)));
+  // Notes written for people ("unpaid within the payment window"), not bare tokens ("webhook").
+  e.note && !/^[a-z_]+$/.test(e.note) ? h('div', { class: 'timeline-note' }, e.note) : null)));
 }
 
 function renderCancel(o) {

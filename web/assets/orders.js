@@ -13,7 +13,7 @@ function card(o) {
     h('a', { class: 'order-card', href: `/order.html?id=${o.id}`, testid: 'order-card', 'data-order-id': o.id, 'data-state': o.state },
       h('div', { class: 'order-card-title' }, h('span', {}, t('order_n', o.id)), stateBadge(o.state)),
       h('div', { class: 'order-card-total' }, o.totals ? money(o.totals.total_minor, o.currency) : ''),
-      h('div', { class: 'order-card-sub' }, `${formatTime(o.created_at_ms)} · ${items} × ${t('items').toLowerCase()}`)));
+      h('div', { class: 'order-card-sub' }, `${formatTime(o.created_at_ms)} · ${t('items_n', items)}`)));
 }
 
 function empty(titleKey, actionKey, href) {
