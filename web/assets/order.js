@@ -12,6 +12,8 @@ import { translateDom } from './i18n-dom.js';
 const $ = (id) => document.getElementById(id);
 const id = param('id');
 let pollTimer = null;
+let polls = 0;
+const MAX_POLLS = 300; // about ten minutes of looking again while a payment is awaited
 
 function renderLines(o) {
   $('lines').replaceChildren(...o.lines.map((l) => {
@@ -115,7 +117,7 @@ function render(o) {
   $('order').dataset.state = o.state;
   // Waiting for a wallet's confirmation: look again now and then.
   clearTimeout(pollTimer);
-  if (o.state === 'pending_payment') pollTimer = setTimeout(load, 2000);
+  if (o.state === 'pending_payment' && polls++ < MAX_POLLS) pollTimer = setTimeout(load, 2000);
 }
 
 async function load() {
