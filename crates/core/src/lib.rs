@@ -19,6 +19,7 @@ pub mod page;
 pub mod payment;
 pub mod phone;
 pub mod pricing;
+pub mod receipt;
 pub mod stock;
 pub mod text;
 pub mod tier;

@@ -3,6 +3,7 @@
 //! read paths fast. Later issues add the owners of hot entities and the bus.
 
 pub mod accounts;
+pub mod carts;
 pub mod catalog;
 pub mod clock;
 pub mod coupons;
@@ -34,30 +35,53 @@ pub struct Services {
     pub coupons: Arc<coupons::Coupons>,
     /// Checkout, orders, payments and the ledger.
     pub orders: Arc<orders::Orders>,
+    /// Buyers' carts.
+    pub carts: Arc<carts::Carts>,
 }
 
 impl Services {
     pub fn new(db: Db, clock: Arc<dyn Clock>, sender: Arc<dyn CodeSender>) -> Self {
+        Self::with_config(db, clock, sender, orders::OrdersConfig::default())
+    }
+
+    /// With the market's money settings (take rate, webhook secret, currency,
+    /// tax, shipping, tiers): one `MarketConfig` for orders and coupons alike.
+    pub fn with_config(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        sender: Arc<dyn CodeSender>,
+        config: orders::OrdersConfig,
+    ) -> Self {
         let stock = stock::Stock::start(db.clone(), clock.clone());
         let catalog = Arc::new(catalog::Catalog::new(db.clone(), clock.clone()));
+        let coupons = Arc::new(coupons::Coupons::new(
+            db.clone(),
+            clock.clone(),
+            config.market.clone(),
+        ));
+        let orders = orders::Orders::start(
+            db.clone(),
+            clock.clone(),
+            stock.clone(),
+            catalog.clone(),
+            coupons.clone(),
+            config,
+        );
         Services {
+            carts: Arc::new(carts::Carts::new(
+                db.clone(),
+                clock.clone(),
+                catalog.clone(),
+                coupons.clone(),
+                orders.clone(),
+            )),
             accounts: Arc::new(accounts::Accounts::new(db.clone(), clock.clone(), sender)),
             catalog: catalog.clone(),
             locations: Arc::new(locations::Locations::new(db.clone(), clock.clone())),
             idempotency: Arc::new(idempotency::Idempotency::new(db.clone(), clock.clone())),
             stock: stock.clone(),
-            orders: orders::Orders::start(
-                db.clone(),
-                clock.clone(),
-                stock,
-                catalog.clone(),
-                orders::OrdersConfig::default(),
-            ),
-            coupons: Arc::new(coupons::Coupons::new(
-                db.clone(),
-                clock.clone(),
-                souk_core::pricing::MarketConfig::default(),
-            )),
+            orders,
+            coupons,
             db,
             clock,
         }

@@ -10,27 +10,41 @@
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
+use crate::coupons::{Coupons, Prepared, RedeemContext};
 use crate::payments::{self, NextAction, Provider, ProviderStatus, SandboxQr, WebhookEvent};
 use crate::stock::{Actor, ReserveRequest, Stock};
 use souk_core::access::Principal;
 use souk_core::catalog::ProductStatus;
+use souk_core::coupon::SaleChannel;
 use souk_core::error::{DomainError, DomainResult, ErrorCode};
-use souk_core::ids::{AccountId, LocationId, OrderId, PaymentIntentId, StoredCardId};
+use souk_core::ids::{
+    AccountId, CartId, LocationId, OrderId, PaymentIntentId, SkuId, StoredCardId,
+};
 use souk_core::ledger::{self, CaptureSplit, Posting, TakeRate};
 use souk_core::money::{Currency, Money};
 use souk_core::order::{self, Attribution, Channel, LineRequest, OrderCommand, OrderState};
 use souk_core::payment::{self as pay, IntentCommand, IntentFigures, IntentState, Method};
 use souk_core::pricing::{self, MarketConfig, ShippingRule};
-use souk_core::stock::Fulfilment;
-use souk_store::orders::{self as repo, IntentRow, LineRow, NewOrder, OrderRow, OrderScope};
+use souk_core::stock::{Command as StockCommand, Fulfilment};
+use souk_store::catalog::ProductRecord;
+use souk_store::locations::LocationRow;
+use souk_store::orders::{
+    self as repo, IntentRow, LineRow, NewOrder, OrderRow, OrderScope, PosReceiptRow,
+};
 use souk_store::Db;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+mod pos;
 
 /// How long an unpaid order holds its stock before it is cancelled.
 pub const PAYMENT_WINDOW_MS: i64 = 30 * 60 * 1000;
 /// How long a paid order keeps its stock held while it waits to ship.
 pub const PAID_HOLD_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// The buyer of a POS sale with no member attached (a disabled account).
+pub const WALK_IN: AccountId = AccountId(0);
+/// Order lines sold over the counter hold no reservation: their stock left at once.
+const NO_RESERVATION: i64 = 0;
 
 /// Money settings of the market.
 #[derive(Debug, Clone)]
@@ -70,6 +84,72 @@ pub struct CheckoutRequest {
     pub stored_card: Option<StoredCardId>,
     /// The store a scan-to-order came from.
     pub origin_location: Option<LocationId>,
+    /// Coupon codes to redeem with this order.
+    pub codes: Vec<String>,
+    /// The cart being checked out (closed in the order's transaction).
+    pub cart: Option<CartId>,
+}
+
+/// A sale rung up at a store's till.
+#[derive(Debug, Clone)]
+pub struct PosSaleRequest {
+    pub location: LocationId,
+    pub lines: Vec<LineRequest>,
+    /// cash, card_terminal, alipay or wechat_pay.
+    pub method: Method,
+    /// The member the sale is for (found by phone), if any.
+    pub member: Option<AccountId>,
+    pub codes: Vec<String>,
+    /// Cash handed over; defaults to the total.
+    pub tendered_minor: Option<i64>,
+}
+
+/// A POS sale and what the till shows next.
+#[derive(Debug, Clone)]
+pub struct PosSale {
+    pub order: OrderView,
+    pub intent: IntentRow,
+    pub next_action: NextAction,
+    /// Present once the sale is paid.
+    pub receipt: Option<Receipt>,
+}
+
+/// Everything a printed receipt shows.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub till: PosReceiptRow,
+    pub order: OrderRow,
+    pub lines: Vec<(LineRow, Arc<ProductRecord>)>,
+    pub intent: IntentRow,
+    pub location: LocationRow,
+    pub member_phone: Option<String>,
+    pub member_tier: Option<souk_core::tier::TierLevel>,
+}
+
+/// Whose prices: the member (tier discount), their coupon codes, where.
+struct PriceFor<'a> {
+    member: Option<AccountId>,
+    codes: &'a [String],
+    channel: SaleChannel,
+}
+
+/// Who an order is written for and how it was sold.
+struct NewSale<'a> {
+    buyer: AccountId,
+    actor: AccountId,
+    channel: Channel,
+    kind: &'a str,
+    origin: Option<LocationId>,
+    method: Method,
+    card: Option<StoredCardId>,
+    lines: &'a [order::Line],
+    /// Per line: (reservation id or NO_RESERVATION, location).
+    held: &'a [(i64, LocationId)],
+    quote: &'a pricing::Quote,
+    coupons: &'a [Prepared],
+    sale_channel: SaleChannel,
+    cart: Option<CartId>,
+    till: Option<PosReceiptRow>,
 }
 
 /// An order as one principal may see it.
@@ -125,6 +205,7 @@ pub struct Orders {
     clock: Arc<dyn Clock>,
     stock: Arc<Stock>,
     catalog: Arc<Catalog>,
+    coupons: Arc<Coupons>,
     config: OrdersConfig,
     alipay: Arc<SandboxQr>,
     wechat: Arc<SandboxQr>,
@@ -135,6 +216,11 @@ fn system_actor() -> Actor {
         account: AccountId(0),
         privileged: true,
     }
+}
+
+/// How coupon redemptions name the order they belong to.
+fn coupon_ref(id: OrderId) -> String {
+    format!("order:{id}")
 }
 
 fn new_ref(prefix: &str) -> String {
@@ -151,6 +237,7 @@ impl Orders {
         clock: Arc<dyn Clock>,
         stock: Arc<Stock>,
         catalog: Arc<Catalog>,
+        coupons: Arc<Coupons>,
         config: OrdersConfig,
     ) -> Arc<Orders> {
         let orders = Arc::new(Orders {
@@ -158,6 +245,7 @@ impl Orders {
             clock,
             stock,
             catalog,
+            coupons,
             config,
             alipay: Arc::new(SandboxQr::new(Method::Alipay)),
             wechat: Arc::new(SandboxQr::new(Method::WechatPay)),
@@ -201,15 +289,22 @@ impl Orders {
 
     // ------------------------------------------------------------ checkout
 
-    /// Prices lines on the server: list prices from the catalog, then the one
-    /// price calculation (`souk_core::pricing::quote`).
+    /// Prices lines on the server: list prices from the catalog, the member's
+    /// tier and the coupons, through the one price calculation
+    /// (`souk_core::pricing::quote`). Nothing is redeemed yet.
     async fn price(
         &self,
         p: &Principal,
         lines: &[LineRequest],
         currency: Currency,
         shipping: &ShippingRule,
-    ) -> DomainResult<(Vec<order::Line>, pricing::Quote)> {
+        who: PriceFor<'_>,
+    ) -> DomainResult<(Vec<order::Line>, pricing::Quote, Vec<Prepared>)> {
+        let PriceFor {
+            member,
+            codes,
+            channel: sale_channel,
+        } = who;
         let mut priced = Vec::with_capacity(lines.len());
         let mut quote_lines = Vec::with_capacity(lines.len());
         for l in lines {
@@ -249,9 +344,20 @@ impl Orders {
                 qty: l.qty,
             });
         }
-        // Tier discounts and coupons join here when their services land.
-        let quote = pricing::quote(&quote_lines, 0, &[], shipping, &self.config.market.tax)?;
-        Ok((priced, quote))
+        let prepared = self
+            .coupons
+            .prepare(member, codes, Some(sale_channel), currency)
+            .await?;
+        let applied: Vec<pricing::AppliedCoupon> = prepared.iter().map(Prepared::applied).collect();
+        let tier_bps = self.coupons.tier_discount_bps(member).await?;
+        let quote = pricing::quote(
+            &quote_lines,
+            tier_bps,
+            &applied,
+            shipping,
+            &self.config.market.tax,
+        )?;
+        Ok((priced, quote, prepared))
     }
 
     /// Creates the order, its stock reservations and its payment intent.
@@ -310,7 +416,19 @@ impl Orders {
                 "pickup",
             ),
         };
-        let (lines, quote) = self.price(p, &req.lines, currency, &shipping).await?;
+        let (lines, quote, prepared) = self
+            .price(
+                p,
+                &req.lines,
+                currency,
+                &shipping,
+                PriceFor {
+                    member: Some(p.account_id),
+                    codes: &req.codes,
+                    channel: SaleChannel::Online,
+                },
+            )
+            .await?;
         let now = self.clock.now_ms();
 
         let actor = Actor {
@@ -343,13 +461,22 @@ impl Orders {
         }
         let written = self
             .write_order(
-                p,
-                &req,
-                &lines,
-                &held,
-                &quote,
-                kind,
-                card.map(|c| c.id),
+                NewSale {
+                    buyer: p.account_id,
+                    actor: p.account_id,
+                    channel: req.channel,
+                    kind,
+                    origin: req.origin_location,
+                    method: req.method,
+                    card: card.map(|c| c.id),
+                    lines: &lines,
+                    held: &held,
+                    quote: &quote,
+                    coupons: &prepared,
+                    sale_channel: SaleChannel::Online,
+                    cart: req.cart,
+                    till: None,
+                },
                 now,
             )
             .await;
@@ -381,21 +508,18 @@ impl Orders {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Writes the order, its lines, its payment intent, its coupon
+    /// redemptions, the cart's closing and the till's row in one transaction.
     async fn write_order(
         &self,
-        p: &Principal,
-        req: &CheckoutRequest,
-        lines: &[order::Line],
-        held: &[(i64, LocationId)],
-        quote: &pricing::Quote,
-        kind: &str,
-        card: Option<StoredCardId>,
+        sale: NewSale<'_>,
         now: i64,
     ) -> DomainResult<(OrderId, PaymentIntentId)> {
-        let rows: Vec<LineRow> = lines
+        let quote = sale.quote;
+        let rows: Vec<LineRow> = sale
+            .lines
             .iter()
-            .zip(held)
+            .zip(sale.held)
             .map(|(l, (rid, loc))| LineRow {
                 id: 0,
                 order_id: OrderId(0),
@@ -412,10 +536,10 @@ impl Orders {
         let new = NewOrder {
             order: OrderRow {
                 id: OrderId(0),
-                buyer: p.account_id,
-                channel: req.channel,
+                buyer: sale.buyer,
+                channel: sale.channel,
                 state: OrderState::PendingPayment,
-                fulfilment_kind: kind.to_owned(),
+                fulfilment_kind: sale.kind.to_owned(),
                 currency: quote.currency,
                 subtotal_minor: quote.subtotal.amount_minor,
                 discount_minor: quote.discount_total.amount_minor,
@@ -425,27 +549,59 @@ impl Orders {
                 captured_minor: 0,
                 refunded_minor: 0,
                 attribution: Attribution::default(),
-                origin_location: req.origin_location,
+                origin_location: sale.origin,
                 created_at_ms: now,
                 updated_at_ms: now,
             },
             lines: rows,
         };
         let mut tx = self.db.begin_write().await?;
-        let order_id = repo::insert_order(&mut tx, &new, Some(p.account_id)).await?;
+        let order_id = repo::insert_order(&mut tx, &new, Some(sale.actor)).await?;
+        let order_ref = coupon_ref(order_id);
+        self.coupons
+            .redeem_in(
+                &mut tx,
+                sale.coupons,
+                quote,
+                &RedeemContext {
+                    buyer: (sale.buyer != WALK_IN).then_some(sale.buyer),
+                    channel: sale.sale_channel,
+                    location: sale.origin,
+                    order_ref: &order_ref,
+                },
+            )
+            .await?;
+        if let Some(cart) = sale.cart {
+            if !repo::close_cart(&mut tx, cart, order_id, now).await? {
+                return Err(DomainError::new(
+                    ErrorCode::IllegalTransition,
+                    "This cart was already checked out.",
+                ));
+            }
+        }
+        if let Some(till) = &sale.till {
+            repo::insert_pos_receipt(
+                &mut tx,
+                &PosReceiptRow {
+                    order_id,
+                    ..till.clone()
+                },
+            )
+            .await?;
+        }
         let intent_id = repo::insert_intent(
             &mut tx,
             &IntentRow {
                 id: PaymentIntentId(0),
                 order_id,
-                buyer: p.account_id,
-                method: req.method,
+                buyer: sale.buyer,
+                method: sale.method,
                 state: IntentState::RequiresAction,
                 currency: quote.currency,
                 amount_minor: quote.total.amount_minor,
                 refunded_minor: 0,
                 provider_ref: new_ref("pi_"),
-                stored_card: card,
+                stored_card: sale.card,
                 take_rate_bps: self.config.take_rate_bps,
                 created_at_ms: now,
                 updated_at_ms: now,
@@ -457,7 +613,7 @@ impl Orders {
     }
 
     async fn release_all(&self, ids: Vec<i64>) {
-        for id in ids {
+        for id in ids.into_iter().filter(|id| *id != NO_RESERVATION) {
             if let Err(e) = self.stock.release(system_actor(), id).await {
                 tracing::debug!(reservation = id, error = %e, "release skipped");
             }
@@ -567,12 +723,41 @@ impl Orders {
         let lines = repo::lines(&mut **tx, o.id).await?;
         let t = ledger::capture_postings(&self.split(&o, &lines, &i)?)?;
         repo::insert_txn(tx, t.kind, Some(o.id), Some(id), &t.postings, now).await?;
+        // What the member paid counts towards their tier, in the same commit.
+        if o.buyer != WALK_IN {
+            self.coupons
+                .record_spend_in(
+                    tx,
+                    o.buyer,
+                    Money {
+                        amount_minor: i.amount_minor,
+                        currency: i.currency,
+                    },
+                    &format!("capture:{id}"),
+                    now,
+                )
+                .await?;
+        }
         Ok(o.id)
     }
 
     /// A paid order keeps its stock until it ships. If a hold already ran out
-    /// (a payment confirmed after the window), the money goes back.
+    /// (a payment confirmed after the window), the money goes back. A POS
+    /// sale is handed over at the till: it completes at once.
     async fn after_capture(&self, order_id: OrderId) {
+        match repo::order(self.db.pool(), order_id).await {
+            Ok(Some(o)) if o.channel == Channel::Pos => {
+                if let Err(e) = self.hand_over_at_till(&o).await {
+                    tracing::error!(order = %order_id, error = %e, "paid POS sale not completed");
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(order = %order_id, error = %e, "could not read a paid order");
+                return;
+            }
+        }
         let lines = match repo::lines(self.db.pool(), order_id).await {
             Ok(l) => l,
             Err(e) => {
@@ -681,6 +866,22 @@ impl Orders {
         for t in [refund, payout] {
             repo::insert_txn(tx, t.kind, Some(o.id), Some(i.id), &t.postings, now).await?;
         }
+        if o.buyer != WALK_IN {
+            // Refunded money stops counting towards the tier; the reference
+            // names how much was refunded after this one, so it is unique.
+            self.coupons
+                .record_spend_in(
+                    tx,
+                    o.buyer,
+                    Money {
+                        amount_minor: -amount_minor,
+                        currency: i.currency,
+                    },
+                    &format!("refund:{}:{}", i.id, change.refunded_minor),
+                    now,
+                )
+                .await?;
+        }
         Ok(state)
     }
 
@@ -739,10 +940,17 @@ impl Orders {
             ));
         }
         repo::insert_event(&mut tx, id, Some(o.state), next, "cancel", actor, note, now).await?;
+        // The buyer gets their coupons back with a cancelled order.
+        self.coupons.void_order_in(&mut tx, &coupon_ref(id)).await?;
         souk_store::commit(tx).await?;
         let lines = repo::lines(self.db.pool(), id).await?;
-        self.release_all(lines.iter().map(|l| l.reservation_id).collect())
-            .await;
+        if o.channel == Channel::Pos {
+            self.put_back(&lines, &format!("POS sale {id} cancelled"))
+                .await;
+        } else {
+            self.release_all(lines.iter().map(|l| l.reservation_id).collect())
+                .await;
+        }
         Ok(())
     }
 

@@ -67,6 +67,11 @@ impl Db {
         &self.pool
     }
 
+    /// One pooled connection, for a few reads in a row.
+    pub async fn acquire(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool().acquire().await?)
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }

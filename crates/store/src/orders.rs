@@ -34,6 +34,8 @@ pub struct CartRow {
     pub currency: Currency,
     pub order_id: Option<OrderId>,
     pub lines: Vec<(SkuId, i64)>,
+    /// Coupon codes the buyer put on the cart.
+    pub codes: Vec<String>,
     pub updated_at_ms: i64,
 }
 
@@ -56,7 +58,7 @@ pub async fn insert_cart(
 
 pub async fn cart(conn: &mut AnyConnection, id: CartId) -> StoreResult<Option<CartRow>> {
     let Some(r) = sqlx::query(
-        "SELECT id, buyer_id, currency, order_id, updated_at_ms FROM carts WHERE id = $1",
+        "SELECT id, buyer_id, currency, order_id, codes, updated_at_ms FROM carts WHERE id = $1",
     )
     .bind(id.0)
     .fetch_optional(&mut *conn)
@@ -73,14 +75,71 @@ pub async fn cart(conn: &mut AnyConnection, id: CartId) -> StoreResult<Option<Ca
             .map(|l| Ok((SkuId(l.try_get("sku_id")?), l.try_get("qty")?)))
             .collect::<StoreResult<Vec<_>>>()?;
     let cur: String = r.try_get("currency")?;
+    let codes: String = r.try_get("codes")?;
     Ok(Some(CartRow {
         id,
         buyer: AccountId(r.try_get("buyer_id")?),
         currency: currency(&cur)?,
         order_id: r.try_get::<Option<i64>, _>("order_id")?.map(OrderId),
         lines,
+        codes: codes.split_whitespace().map(str::to_owned).collect(),
         updated_at_ms: r.try_get("updated_at_ms")?,
     }))
+}
+
+/// The buyer's open cart, made on first use. The partial unique index
+/// `carts_open` keeps it to one even when two requests race to make it.
+pub async fn open_cart(
+    conn: &mut AnyConnection,
+    buyer: AccountId,
+    currency: Currency,
+    now: i64,
+) -> StoreResult<CartId> {
+    sqlx::query(
+        "INSERT INTO carts (buyer_id, currency, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (buyer_id) WHERE order_id IS NULL DO NOTHING",
+    )
+    .bind(buyer.0)
+    .bind(currency.code())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM carts WHERE buyer_id = $1 AND order_id IS NULL")
+            .bind(buyer.0)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(CartId(id))
+}
+
+/// The buyer's open cart, if any (reads never make one).
+pub async fn open_cart_id(
+    conn: &mut AnyConnection,
+    buyer: AccountId,
+) -> StoreResult<Option<CartId>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM carts WHERE buyer_id = $1 AND order_id IS NULL")
+            .bind(buyer.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(CartId),
+    )
+}
+
+/// Replaces the cart's coupon codes.
+pub async fn set_cart_codes(
+    conn: &mut AnyConnection,
+    cart: CartId,
+    codes: &[String],
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE carts SET codes = $1, updated_at_ms = $2 WHERE id = $3")
+        .bind(codes.join(" "))
+        .bind(now)
+        .bind(cart.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Sets a line's quantity; 0 removes it.
@@ -882,4 +941,64 @@ pub async fn unbalanced_txns<'e, E: Executor<'e, Database = Any>>(
     .iter()
     .map(|r| Ok(LedgerTxnId(r.try_get("txn_id")?)))
     .collect()
+}
+
+// ---------------------------------------------------------------- POS receipts
+
+/// What the till adds to a POS order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosReceiptRow {
+    pub order_id: OrderId,
+    pub location: LocationId,
+    pub clerk: AccountId,
+    pub member: Option<AccountId>,
+    pub tendered_minor: Option<i64>,
+    pub change_minor: Option<i64>,
+    pub codes: Vec<String>,
+    pub created_at_ms: i64,
+}
+
+pub async fn insert_pos_receipt(conn: &mut AnyConnection, r: &PosReceiptRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO pos_receipts (order_id, location_id, clerk_id, member_id, tendered_minor, \
+         change_minor, codes, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(r.order_id.0)
+    .bind(r.location.0)
+    .bind(r.clerk.0)
+    .bind(r.member.map(|m| m.0))
+    .bind(r.tendered_minor)
+    .bind(r.change_minor)
+    .bind(r.codes.join(" "))
+    .bind(r.created_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn pos_receipt<'c, E>(conn: E, order: OrderId) -> StoreResult<Option<PosReceiptRow>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let Some(r) = sqlx::query(
+        "SELECT order_id, location_id, clerk_id, member_id, tendered_minor, change_minor, codes, \
+         created_at_ms FROM pos_receipts WHERE order_id = $1",
+    )
+    .bind(order.0)
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let codes: String = r.try_get("codes")?;
+    Ok(Some(PosReceiptRow {
+        order_id: OrderId(r.try_get("order_id")?),
+        location: LocationId(r.try_get("location_id")?),
+        clerk: AccountId(r.try_get("clerk_id")?),
+        member: r.try_get::<Option<i64>, _>("member_id")?.map(AccountId),
+        tendered_minor: r.try_get("tendered_minor")?,
+        change_minor: r.try_get("change_minor")?,
+        codes: codes.split_whitespace().map(str::to_owned).collect(),
+        created_at_ms: r.try_get("created_at_ms")?,
+    }))
 }

@@ -42,6 +42,17 @@ fn pick_locale(headers: &HeaderMap, available: &[Locale]) -> Locale {
     Locale::negotiate(h, available).unwrap_or(Locale::FALLBACK)
 }
 
+/// A product's title in the language the request asked for (carts, receipts).
+pub(crate) fn title_of(headers: &HeaderMap, rec: &souk_store::catalog::ProductRecord) -> String {
+    let available: Vec<Locale> = rec.texts.keys().copied().collect();
+    let locale = pick_locale(headers, &available);
+    rec.texts
+        .get(&locale)
+        .or_else(|| rec.texts.values().next())
+        .map(|t| t.title.clone())
+        .unwrap_or_default()
+}
+
 // ----- suppliers -----
 
 #[derive(Serialize, ToSchema)]

@@ -2,11 +2,13 @@
 //! handlers together with their OpenAPI description.
 
 pub mod accounts;
+pub mod carts;
 pub mod catalog;
 pub mod coupons;
 pub mod dto;
 pub mod locations;
 pub mod orders;
+pub mod pos;
 pub mod sign_in;
 pub mod stock;
 pub mod system;
@@ -24,4 +26,6 @@ pub fn api_router(doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
         .merge(locations::router())
         .merge(stock::router())
         .merge(orders::router())
+        .merge(carts::router())
+        .merge(pos::router())
 }

@@ -82,6 +82,30 @@ pub struct CheckoutIn {
     /// The store a scan-to-order was scanned in.
     #[serde(default)]
     pub origin_location_id: Option<i64>,
+    /// Coupon codes to redeem with the order (checked and redeemed atomically).
+    #[serde(default)]
+    pub codes: Vec<String>,
+}
+
+impl From<HandoverIn> for Handover {
+    fn from(h: HandoverIn) -> Self {
+        match h {
+            HandoverIn::Deliver { region } => Handover::DeliverHome { region },
+            HandoverIn::Pickup { store_id } => Handover::Pickup {
+                store: LocationId(store_id),
+            },
+        }
+    }
+}
+
+/// A buyer's checkout channel: `web` unless named.
+pub(crate) fn checkout_channel(c: Option<&str>) -> Result<Channel, DomainError> {
+    match c {
+        None => Ok(Channel::Web),
+        Some(c) => {
+            Channel::parse(c).ok_or_else(|| DomainError::invalid(format!("Unknown channel {c:?}.")))
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -161,7 +185,7 @@ pub struct PaymentOut {
     pub provider_ref: String,
 }
 
-fn payment_out(i: &IntentRow) -> PaymentOut {
+pub(crate) fn payment_out(i: &IntentRow) -> PaymentOut {
     PaymentOut {
         id: i.id.0,
         order_id: i.order_id.0,
@@ -174,7 +198,7 @@ fn payment_out(i: &IntentRow) -> PaymentOut {
     }
 }
 
-fn order_out(v: &OrderView) -> OrderOut {
+pub(crate) fn order_out(v: &OrderView) -> OrderOut {
     let o = &v.order;
     let mut fulfilments: Vec<FulfilmentOut> = Vec::new();
     for l in &v.lines {
@@ -248,7 +272,7 @@ pub struct CheckoutOut {
     pub next_action: NextAction,
 }
 
-fn parse_method(s: &str) -> Result<Method, DomainError> {
+pub(crate) fn parse_method(s: &str) -> Result<Method, DomainError> {
     Method::parse(s).ok_or_else(|| {
         DomainError::invalid(format!(
             "Unknown payment_method {s:?}: use alipay, wechat_pay, cash, card_terminal or stored_card."
@@ -267,11 +291,7 @@ async fn checkout(
     Auth(p): Auth,
     Json(b): Json<CheckoutIn>,
 ) -> ApiResult<(StatusCode, Json<CheckoutOut>)> {
-    let channel = match b.channel.as_deref() {
-        None => Channel::Web,
-        Some(c) => Channel::parse(c)
-            .ok_or_else(|| DomainError::invalid(format!("Unknown channel {c:?}.")))?,
-    };
+    let channel = checkout_channel(b.channel.as_deref())?;
     let currency = b.currency.as_deref().map(Currency::parse).transpose()?;
     let req = CheckoutRequest {
         lines: b
@@ -284,25 +304,23 @@ async fn checkout(
             .collect(),
         currency,
         channel,
-        handover: match b.fulfilment {
-            HandoverIn::Deliver { region } => Handover::DeliverHome { region },
-            HandoverIn::Pickup { store_id } => Handover::Pickup {
-                store: LocationId(store_id),
-            },
-        },
+        handover: b.fulfilment.into(),
         method: parse_method(&b.payment_method)?,
         stored_card: b.stored_card_id.map(StoredCardId),
         origin_location: b.origin_location_id.map(LocationId),
+        codes: b.codes,
+        cart: None,
     };
     let c = s.services.orders.checkout(&p, req).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CheckoutOut {
-            order: order_out(&c.order),
-            payment: payment_out(&c.intent),
-            next_action: c.next_action,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(checkout_out(&c))))
+}
+
+pub(crate) fn checkout_out(c: &souk_engine::orders::Checkout) -> CheckoutOut {
+    CheckoutOut {
+        order: order_out(&c.order),
+        payment: payment_out(&c.intent),
+        next_action: c.next_action.clone(),
+    }
 }
 
 #[derive(Deserialize, IntoParams)]

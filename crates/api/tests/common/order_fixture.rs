@@ -151,3 +151,63 @@ pub async fn stock(app: &TestApp, op: &str, sku: i64) -> (i64, i64) {
     let sum = |k: &str| items.iter().map(|l| l[k].as_i64().unwrap_or(0)).sum();
     (sum("on_hand"), sum("reserved"))
 }
+
+/// A console user clerking at `store` only.
+pub async fn clerk(app: &TestApp, store: i64) -> String {
+    app.console_user(
+        &format!("clerk-{}@test.souk", uuid::Uuid::new_v4().simple()),
+        vec![souk_core::access::Grant::StoreClerk {
+            location_id: souk_core::ids::LocationId(store),
+        }],
+    )
+    .await
+}
+
+/// Receives `qty` of `sku` at `location`.
+pub async fn receive(app: &TestApp, op: &str, sku: i64, location: i64, qty: i64) {
+    app.post(
+        "/api/v1/stock/receive",
+        Some(op),
+        json!({"sku_id": sku, "location_id": location, "qty": qty}),
+    )
+    .await
+    .expect(200);
+}
+
+/// A shared coupon code for `campaign` overrides, valid now for 30 days.
+pub async fn shared_coupon(app: &TestApp, op: &str, extra: Value) -> String {
+    use souk_engine::Clock;
+    let now = app.clock.now_ms();
+    let day = 24 * 60 * 60 * 1000;
+    let mut b = json!({
+        "name": "Test campaign",
+        "currency": "CNY",
+        "discount": {"type": "amount_off", "amount_minor": 1_500},
+        "channel": "any",
+        "starts_at_ms": now - day,
+        "ends_at_ms": now + 30 * day,
+        "code_kind": "shared",
+        "code": format!("C{}", &uuid::Uuid::new_v4().simple().to_string()[..10]).to_uppercase(),
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    app.post("/api/v1/campaigns", Some(op), b)
+        .await
+        .expect(201)
+        .json()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Pays a QR checkout through the sandbox wallet and its signed webhook.
+pub async fn pay_by_qr(app: &TestApp, checkout: &Value) {
+    let provider = checkout["payment"]["method"].as_str().unwrap().to_owned();
+    let (body, sig) = approve(app, checkout["payment"]["provider_ref"].as_str().unwrap()).await;
+    let w = webhook(app, &provider, &body, &sig)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(w["outcome"], "captured", "{w}");
+}
