@@ -2,8 +2,8 @@
 // server's quote, delivery or pickup, payment method; QR wallets show the
 // code to scan (and, in the sandbox, an approve button) until paid, then the
 // order page opens.
-import { api, clearError, getToken, h, placeholder, refreshCartCount, renderHeader, showError, t } from './app.js';
-import { fillRegions, money, qrPanel, quoteRows, totalsList } from './commerce.js';
+import { api, clearError, formatMoney, getToken, h, placeholder, refreshCartCount, renderHeader, showError, t } from './app.js';
+import { fillRegions, qrPanel, quoteRows, totalsList } from './commerce.js';
 import { translateDom } from './i18n-dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -49,10 +49,10 @@ function lineItem(l) {
     h('a', { class: 'line-thumb', href: `/product.html?id=${l.product_id}&sku=${l.sku_id}`, tabindex: '-1' }, placeholder(l.title, l.product_id)),
     h('div', { class: 'line-main' },
       h('a', { class: 'line-title', href: `/product.html?id=${l.product_id}&sku=${l.sku_id}`, testid: 'line-title' }, l.title),
-      h('span', { class: 'line-meta' }, h('code', {}, l.sku_code), ` · ${money(l.unit_price.amount_minor, l.unit_price.currency)}`),
+      h('span', { class: 'line-meta' }, h('code', {}, l.sku_code), ` · ${l.unit_price ? formatMoney(l.unit_price) : t('no_price')}`),
       h('div', { class: 'add-row' }, stepper,
         h('button', { type: 'button', class: 'link-btn', testid: 'line-remove', onclick: () => setQty(l.sku_id, 0) }, t('remove')))),
-    h('div', { class: 'line-side' }, h('span', { class: 'line-amount', testid: 'line-amount' }, money(l.amount.amount_minor, l.amount.currency))));
+    h('div', { class: 'line-side' }, h('span', { class: 'line-amount', testid: 'line-amount' }, l.amount ? formatMoney(l.amount) : '—')));
 }
 
 function render(c) {
@@ -72,9 +72,13 @@ function render(c) {
       type: 'button', 'aria-label': t('remove_code', code), testid: 'code-remove',
       onclick: () => change('/api/v1/cart/codes', { codes: c.codes.filter((x) => x !== code) }, $('code-error')),
     }, '×'))));
-  const rows = c.quote ? quoteRows(c.quote)
-    : [{ key: 'subtotal', label: t('subtotal'), m: { currency: c.currency, amount_minor: c.lines.reduce((n, l) => n + l.amount.amount_minor, 0) }, strong: true }];
-  $('totals').replaceChildren(totalsList(rows, 'cart-totals'));
+  // No quote with a problem (a SKU without a price, a code no longer valid…): say why; checkout would refuse.
+  const problem = c.problem
+    ? h('div', { class: 'alert alert-error', role: 'alert', testid: 'cart-problem', 'data-code': c.problem.code },
+      h('span', {}, c.problem.message), h('code', { class: 'alert-code' }, c.problem.code))
+    : null;
+  $('totals').replaceChildren(...[problem, c.quote ? totalsList(quoteRows(c.quote), 'cart-totals') : null].filter(Boolean));
+  $('place').disabled = !c.quote;
 }
 
 async function load() {
