@@ -385,6 +385,19 @@ describe('commerce', () => {
     await fx.clerkContext.close();
   });
 
+  test('the order page and the cart follow the language switch', async () => {
+    await page.goto(`${BASE}/order.html?id=${cartOrderId}`);
+    await page.locator(tid('order')).waitFor();
+    await Promise.all([page.waitForEvent('load'), page.locator(tid('lang-switch')).selectOption('zh-CN')]);
+    await page.locator(tid('order')).waitFor();
+    assert.equal((await page.locator(tid('order-state')).innerText()).trim(), '已付款');
+    assert.equal(await page.locator('[data-i18n="status_history"]').innerText(), '状态记录');
+    assert.match(await page.locator(tid('cart-link')).getAttribute('aria-label'), /购物车/);
+    await shot('12-order-zh');
+    await Promise.all([page.waitForEvent('load'), page.locator(tid('lang-switch')).selectOption('en')]);
+    await page.locator(tid('order')).waitFor();
+  });
+
   test('no JavaScript errors; mutating calls carry an Idempotency-Key and a bearer token', () => {
     assert.deepEqual(pageErrors, []);
     const writes = apiRequests.filter((r) => r.method !== 'GET' && !new URL(r.url).pathname.startsWith('/api/v1/auth/'));
