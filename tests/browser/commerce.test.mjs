@@ -347,6 +347,28 @@ describe('commerce', () => {
     fx.clerkPage = p;
   });
 
+  test('the member sees the till sale among their orders, with its receipt', async () => {
+    const offset = logSize(LOG);
+    await apiCall(BASE, '/api/v1/auth/otp/request', { method: 'POST', body: { phone: MEMBER } });
+    const { token } = await apiCall(BASE, '/api/v1/auth/otp/verify', { method: 'POST', body: { phone: MEMBER, code: await waitForOtp(LOG, MEMBER, offset) } });
+    const member = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    member.setDefaultTimeout(TIMEOUT);
+    await member.addInitScript((tk) => { localStorage.setItem('souk.lang', 'en'); localStorage.setItem('souk.token', tk); }, token);
+    const p = watch(await member.newPage());
+    await p.goto(`${BASE}/orders.html`);
+    const card = p.locator(tid('order-card')).first();
+    await card.waitFor();
+    await Promise.all([p.waitForURL(/\/order\.html\?id=\d+/), card.click()]);
+    await p.locator(tid('order')).waitFor();
+    assert.equal(await p.locator(tid('order-channel')).getAttribute('data-channel'), 'pos');
+    assert.equal(await p.locator(tid('order-state')).getAttribute('data-state'), 'completed');
+    await p.locator(tid('order-receipt')).waitFor();
+    assert.match(await p.locator(tid('order-receipt')).innerText(), new RegExp(fx.pos.sku.code));
+    assert.equal(await p.locator(tid('cancel-order')).count(), 0, 'a completed sale cannot be cancelled');
+    await shot('13-member-pos-order', p);
+    await member.close();
+  });
+
   test('commerce pages fit a phone-sized screen', async () => {
     const mobile = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     const token = await page.evaluate(() => localStorage.getItem('souk.token'));

@@ -112,12 +112,22 @@ function render(o) {
   renderPayments(o);
   renderHistory(o);
   renderCancel(o);
+  if (o.channel === 'pos' && $('receipt-box').hidden) loadReceipt(o.id);
   $('loading').hidden = true;
   $('order').hidden = false;
   $('order').dataset.state = o.state;
   // Waiting for a wallet's confirmation: look again now and then.
   clearTimeout(pollTimer);
   if (o.state === 'pending_payment' && polls++ < MAX_POLLS) pollTimer = setTimeout(load, 2000);
+}
+
+/** A till sale's printed receipt (the member may read it too). */
+async function loadReceipt(orderId) {
+  try {
+    const { data } = await api(`/api/v1/pos/sales/${orderId}/receipt`);
+    $('receipt-text').textContent = data.text;
+    $('receipt-box').hidden = false;
+  } catch { /* not paid yet, or not for this viewer: no receipt to show */ }
 }
 
 async function load() {
