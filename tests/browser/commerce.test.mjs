@@ -303,6 +303,16 @@ describe('commerce', () => {
     await p.locator(tid('pos-tendered')).fill(String(tendered / 100));
     await p.waitForFunction((n) => document.querySelector('[data-testid="pos-change"]')?.dataset.minor === String(n), tendered - total);
     await shot('09-pos-sale', p);
+    // The first answer is lost on the way back (the sale was made): the page
+    // shows a network error; charging again sends the same Idempotency-Key
+    // and gets the same sale back, not a second one.
+    const keys = [];
+    p.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/v1/pos/sales')) keys.push(r.headers()['idempotency-key']); });
+    await p.route('**/api/v1/pos/sales', async (route) => { await route.fetch(); await route.abort('connectionreset'); }, { times: 1 });
+    await p.locator(tid('pos-pay')).click();
+    const payErr = p.locator(`${tid('pos-pay-error')} ${tid('error')}`);
+    await payErr.waitFor();
+    assert.equal(await payErr.getAttribute('data-code'), 'network');
     await p.locator(tid('pos-pay')).click();
     const receipt = p.locator(tid('receipt'));
     await receipt.waitFor();
@@ -322,7 +332,9 @@ describe('commerce', () => {
     assert.ok(await receipt.isVisible());
     await p.emulateMedia({ media: 'screen' });
 
-    assert.equal(await stockAt(fx.pos.sku.id, fx.westLake.id), before - 2, 'two units left the store');
+    assert.equal(keys.length, 2);
+    assert.equal(keys[0], keys[1], 'the retry reuses the Idempotency-Key');
+    assert.equal(await stockAt(fx.pos.sku.id, fx.westLake.id), before - 2, 'two units left the store, once');
     // The next sale starts empty; paid by QR, its receipt comes once the wallet confirms.
     await p.locator(tid('new-sale')).click();
     await p.locator(tid('pos-no-lines')).waitFor();

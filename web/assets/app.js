@@ -205,7 +205,7 @@ export class ApiError extends Error {
   }
 }
 
-function newIdempotencyKey() {
+export function newIdempotencyKey() {
   if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   // crypto.randomUUID needs a secure context; plain-http hosts other than
   // localhost lack it, so build a v4 UUID from getRandomValues instead.
@@ -218,14 +218,15 @@ function newIdempotencyKey() {
 
 /**
  * Calls the API. Adds Accept-Language, the bearer token if signed in, and an
- * Idempotency-Key on mutating methods. Resolves to `{data, status, headers}`;
+ * Idempotency-Key on mutating methods (a fresh one unless `idempotencyKey`
+ * is given: see retryKey). Resolves to `{data, status, headers}`;
  * rejects with ApiError on a 4xx/5xx or when the server cannot be reached.
  */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+export async function api(path, { method = 'GET', body, signal, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json', 'Accept-Language': getLang() };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) headers['Idempotency-Key'] = newIdempotencyKey();
+  if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) headers['Idempotency-Key'] = idempotencyKey || newIdempotencyKey();
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
@@ -251,6 +252,26 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     throw new ApiError(res.status, code, message);
   }
   return { data, status: res.status, headers: res.headers };
+}
+
+/**
+ * One Idempotency-Key per intent (placing an order, ringing up a sale): a
+ * retry of the same request after no answer (network) or a 5xx sends the
+ * same key again, so it cannot make a second order. Any other answer, or a
+ * changed request, starts a new intent with a new key.
+ */
+export function retryKey() {
+  let key = null;
+  let sig = '';
+  return {
+    get(body) {
+      const s = JSON.stringify(body ?? null);
+      if (s !== sig) { key = null; sig = s; }
+      key = key || newIdempotencyKey();
+      return key;
+    },
+    settle(err) { if (!err || !(err.status === 0 || err.status >= 500)) key = null; },
+  };
 }
 
 // ------------------------------------------------------------------- money

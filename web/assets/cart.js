@@ -2,13 +2,16 @@
 // server's quote, delivery or pickup, payment method; QR wallets show the
 // code to scan (and, in the sandbox, an approve button) until paid, then the
 // order page opens.
-import { api, clearError, formatMoney, getToken, h, placeholder, refreshCartCount, renderHeader, showError, t } from './app.js';
+import {
+  api, clearError, formatMoney, getToken, h, placeholder, refreshCartCount, renderHeader, retryKey, showError, t,
+} from './app.js';
 import { fillRegions, qrPanel, quoteRows, totalsList } from './commerce.js';
 import { translateDom } from './i18n-dom.js';
 
 const $ = (id) => document.getElementById(id);
 let cart = null;
 let busy = false;
+const placing = retryKey();
 
 function empty(titleKey, actionKey, href) {
   $('empty-title').textContent = t(titleKey);
@@ -126,7 +129,8 @@ async function placeOrder(ev) {
   place.textContent = t('placing');
   clearError($('checkout-error'));
   try {
-    const { data } = await api('/api/v1/cart/checkout', { method: 'POST', body });
+    const { data } = await api('/api/v1/cart/checkout', { method: 'POST', body, idempotencyKey: placing.get(body) });
+    placing.settle();
     refreshCartCount({ lines: [] });
     const orderUrl = `/order.html?id=${data.order.id}`;
     if (data.next_action?.type === 'scan_qr') {
@@ -143,6 +147,7 @@ async function placeOrder(ev) {
       location.assign(orderUrl);
     }
   } catch (e) {
+    placing.settle(e);
     showError($('checkout-error'), e);
     place.disabled = false;
     place.textContent = t('place_order');

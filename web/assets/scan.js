@@ -1,7 +1,9 @@
 // Scan-to-order: a SKU code scanned in a store (scan.html?code=…&store=…)
 // shows the item and orders it for home delivery, channel scan_to_order,
 // with the store as the order's origin.
-import { ApiError, api, clearError, getToken, h, param, productImage, renderHeader, showError, t, tint } from './app.js';
+import {
+  ApiError, api, clearError, getToken, h, param, productImage, renderHeader, retryKey, showError, t, tint,
+} from './app.js';
 import { fillRegions, money, qrPanel, skuPrice } from './commerce.js';
 import { translateDom } from './i18n-dom.js';
 
@@ -9,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 const code = (param('code') || '').trim();
 const storeId = Number(param('store')) || null;
 let scanned = null;
+const placing = retryKey();
 
 async function load() {
   try {
@@ -65,7 +68,8 @@ async function place(ev) {
   button.textContent = t('placing');
   clearError($('order-error'));
   try {
-    const { data } = await api('/api/v1/checkout', { method: 'POST', body });
+    const { data } = await api('/api/v1/checkout', { method: 'POST', body, idempotencyKey: placing.get(body) });
+    placing.settle();
     const orderUrl = `/order.html?id=${data.order.id}`;
     if (data.next_action?.type !== 'scan_qr') { location.assign(orderUrl); return; }
     $('order-form').hidden = true;
@@ -77,6 +81,7 @@ async function place(ev) {
       $('pay').append(h('a', { class: 'btn btn-outline', href: orderUrl, testid: 'open-order' }, t('view_order')));
     }
   } catch (e) {
+    placing.settle(e);
     showError($('order-error'), e);
     button.disabled = false;
     button.textContent = t('order_home');

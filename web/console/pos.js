@@ -1,7 +1,7 @@
 // Point of sale for store clerks: scan or type SKU codes, the server prices
 // the basket (member tier, coupons), pay by cash (change given), card
 // terminal or QR wallet, then a printable receipt.
-import { ApiError, api, clearError, extendStrings, formatMoney, h, showError, t } from '/assets/app.js';
+import { ApiError, api, clearError, extendStrings, formatMoney, h, retryKey, showError, t } from '/assets/app.js';
 import { formatTime, methodLabel, money, paymentStateLabel, qrPanel, quoteRows, skuPrice, skuTitle, totalsList } from '/assets/commerce.js';
 import { renderConsoleHeader } from '/console/console.js';
 
@@ -64,6 +64,7 @@ extendStrings({
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, clerkStores: [], lines: [], member: '', codes: [], quote: null, seq: 0 };
+const ringing = retryKey();
 const isClerk = () => state.clerkStores.length > 0;
 const locationId = () => Number($('store').value) || null;
 
@@ -220,7 +221,14 @@ async function pay(ev) {
   button.textContent = t('charging');
   clearError($('pay-error'));
   try {
-    const { data } = await api('/api/v1/pos/sales', { method: 'POST', body });
+    let data;
+    try {
+      ({ data } = await api('/api/v1/pos/sales', { method: 'POST', body, idempotencyKey: ringing.get(body) }));
+      ringing.settle();
+    } catch (e) {
+      ringing.settle(e);
+      throw e;
+    }
     if (data.receipt) { showReceipt(data.receipt); return; }
     if (data.next_action?.type === 'scan_qr') {
       $('pay-form').hidden = true;
