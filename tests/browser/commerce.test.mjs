@@ -273,6 +273,8 @@ describe('commerce', () => {
     await p.locator(tid('pos-add')).click();
     await p.locator(`${tid('pos-line')}[data-code="${fx.pos.sku.code}"]`).waitFor();
     assert.equal(await scanErr.count(), 0, 'the error clears');
+    assert.equal(await p.locator(tid('pos-line-home')).getAttribute('href'),
+      `/scan.html?code=${encodeURIComponent(fx.pos.sku.code)}&store=${fx.westLake.id}`, 'the line offers scan-to-order from this store');
     await p.locator(tid('total-total')).waitFor();
     const unit = fx.pos.sku.prices.find((x) => x.currency === 'CNY').amount_minor;
     assert.equal(Number(await p.locator(tid('total-subtotal')).getAttribute('data-minor')), 2 * unit);

@@ -405,7 +405,7 @@ export async function renderHeader() {
       document.dispatchEvent(new CustomEvent('souk:signed-out'));
     });
     account.replaceChildren(
-      h('a', { class: 'orders-link', href: '/orders.html', testid: 'orders-link', title: t('my_orders') },
+      h('a', { class: 'orders-link', href: '/orders.html', testid: 'orders-link', title: t('my_orders'), 'aria-label': t('my_orders') },
         h('span', { class: 'orders-icon', 'aria-hidden': 'true' }, '▤'), h('span', { class: 'orders-label' }, t('my_orders'))),
       h('span', { class: 'account-who', title: [me.display_name, me.phone].filter(Boolean).join(' · ') },
         h('span', { class: 'avatar', 'aria-hidden': 'true' }, '☺'),

@@ -45,9 +45,9 @@ const setQty = (skuId, qty) => change(`/api/v1/cart/lines/${skuId}`, { qty }, $(
 
 function lineItem(l) {
   const stepper = h('div', { class: 'stepper' },
-    h('button', { type: 'button', 'aria-label': '−', testid: 'qty-minus', onclick: () => setQty(l.sku_id, l.qty - 1) }, '−'),
+    h('button', { type: 'button', 'aria-label': t('qty_less', l.title), testid: 'qty-minus', onclick: () => setQty(l.sku_id, l.qty - 1) }, '−'),
     h('output', { testid: 'line-qty' }, String(l.qty)),
-    h('button', { type: 'button', 'aria-label': '+', testid: 'qty-plus', onclick: () => setQty(l.sku_id, l.qty + 1) }, '+'));
+    h('button', { type: 'button', 'aria-label': t('qty_more', l.title), testid: 'qty-plus', onclick: () => setQty(l.sku_id, l.qty + 1) }, '+'));
   return h('li', { class: 'line-item', testid: 'cart-line', 'data-sku-id': l.sku_id, 'data-code': l.sku_code, 'data-qty': l.qty },
     h('a', { class: 'line-thumb', href: `/product.html?id=${l.product_id}&sku=${l.sku_id}`, tabindex: '-1' }, placeholder(l.title, l.product_id)),
     h('div', { class: 'line-main' },

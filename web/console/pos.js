@@ -32,6 +32,7 @@ extendStrings({
     bad_amount: 'Enter the cash received, e.g. 200 or 199.50.',
     member_placeholder: 'e.g. 13800138000',
     thank_you: 'Thank you!',
+    order_home_link: 'Deliver home ↗',
   },
   'zh-CN': {
     pos_title: '门店收银',
@@ -59,6 +60,7 @@ extendStrings({
     bad_amount: '请输入实收金额，如 200 或 199.50。',
     member_placeholder: '如 13800138000',
     thank_you: '谢谢惠顾！',
+    order_home_link: '送货上门 ↗',
   },
 });
 
@@ -159,7 +161,12 @@ function renderLines() {
       requote();
     });
     return h('tr', { testid: 'pos-line', 'data-code': l.code, 'data-sku-id': l.sku_id, 'data-qty': l.qty },
-      h('td', {}, h('span', { class: 'line-title' }, l.title), h('code', { class: 'line-code' }, l.code)),
+      h('td', {}, h('span', { class: 'line-title' }, l.title), h('code', { class: 'line-code' }, l.code),
+        // Not on the shelf in the right size? The customer orders it home from here (scan-to-order).
+        h('a', {
+          class: 'line-home small', testid: 'pos-line-home', target: '_blank', rel: 'noopener',
+          href: `/scan.html?code=${encodeURIComponent(l.code)}&store=${locationId()}`,
+        }, t('order_home_link'))),
       h('td', { class: 'num' }, qty),
       h('td', { class: 'num' }, money(l.unit_minor, l.currency)),
       h('td', { class: 'num', testid: 'pos-line-amount' }, money(l.unit_minor * l.qty, l.currency)),
