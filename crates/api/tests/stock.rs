@@ -1,5 +1,6 @@
 //! Omnichannel stock through HTTP: receive, reserve, commit, release, expiry,
-//! transfers, routing, the ledger rebuild, access, and the last-unit race.
+//! transfers, routing, the ledger rebuild, access, the last-unit race, and
+//! channel allocations.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,6 +9,8 @@ use serde_json::{json, Value};
 
 struct Market {
     op: String,
+    /// A user of the SKU's supplier.
+    sup: String,
     sku: i64,
     warehouse: i64,
     store_a: i64,
@@ -52,6 +55,7 @@ async fn market(app: &TestApp) -> Market {
         store_a: location(app, &op, "store", "Store A", "Zhejiang").await,
         store_b: location(app, &op, "store", "Store B", "Jiangsu").await,
         op,
+        sup,
     }
 }
 
@@ -504,7 +508,538 @@ async fn last_unit_race(app: TestApp) {
     ledger_is_consistent(&app, &m.op).await;
 }
 
+const ROOM: &str = "livestream:room:42";
+
+async fn atp(app: &TestApp, sku: i64, channel: Option<&str>) -> i64 {
+    let path = match channel {
+        Some(c) => format!("/api/v1/skus/{sku}/availability?channel={c}"),
+        None => format!("/api/v1/skus/{sku}/availability"),
+    };
+    app.get(&path, None).await.expect(200).json()["available_to_promise"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn open_allocation(
+    app: &TestApp,
+    token: &str,
+    sku: i64,
+    channel: &str,
+    qty: i64,
+) -> common::Reply {
+    app.post(
+        "/api/v1/allocations",
+        Some(token),
+        json!({"sku_id": sku, "channel": channel, "qty": qty}),
+    )
+    .await
+}
+
+async fn allocation(app: &TestApp, token: &str, id: i64) -> Value {
+    app.get(&format!("/api/v1/allocations/{id}"), Some(token))
+        .await
+        .expect(200)
+        .json()
+}
+
+async fn release(app: &TestApp, token: &str, reservation: &Value) {
+    let id = reservation["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/reservations/{id}/release"),
+        Some(token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+}
+
+/// "200 units for this live room": the room is served from them and capped by
+/// them, web sees the pool less them, a release while open goes back to the
+/// room, closing returns the rest, and a release after close goes to the pool.
+async fn allocation_serves_caps_and_returns(app: TestApp) {
+    let m = market(&app).await;
+    receive(&app, &m, m.warehouse, 250).await;
+    receive(&app, &m, m.store_a, 50).await;
+    let a = open_allocation(&app, &m.op, m.sku, ROOM, 200)
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(
+        (
+            a["state"].as_str(),
+            a["qty"].as_i64(),
+            a["taken"].as_i64(),
+            a["remaining"].as_i64()
+        ),
+        (Some("open"), Some(200), Some(0), Some(200))
+    );
+    let aid = a["id"].as_i64().unwrap();
+    assert_eq!(atp(&app, m.sku, None).await, 100);
+    assert_eq!(atp(&app, m.sku, Some("web")).await, 100);
+    assert_eq!(atp(&app, m.sku, Some("livestream:room:7")).await, 100);
+    let seen = app
+        .get(
+            &format!("/api/v1/skus/{}/availability?channel={ROOM}", m.sku),
+            None,
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(seen["available_to_promise"].as_i64(), Some(200));
+    assert_eq!(seen["allocation_id"].as_i64(), Some(aid));
+    assert_eq!(seen["channel"], ROOM);
+
+    // The room takes from its allocation, up to the cap, never from the pool.
+    let fan = app.buyer("+8613700000101").await;
+    let r1 = reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 150, "channel": ROOM}),
+    )
+    .await
+    .expect(201)
+    .json();
+    assert_eq!(r1["allocation_id"].as_i64(), Some(aid));
+    assert_eq!(r1["channel"], ROOM);
+    let r2 = reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 30, "channel": ROOM}),
+    )
+    .await
+    .expect(201)
+    .json();
+    reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 21, "channel": ROOM}),
+    )
+    .await
+    .expect_error(409, "out_of_stock");
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 20);
+    // Web still sees 100 and cannot take 101, from any location.
+    let web = app.buyer("+8613700000102").await;
+    assert_eq!(atp(&app, m.sku, None).await, 100);
+    reserve(&app, &web, json!({"sku_id": m.sku, "qty": 101}))
+        .await
+        .expect_error(409, "out_of_stock");
+    reserve(
+        &app,
+        &web,
+        json!({"sku_id": m.sku, "qty": 50, "location_id": m.store_a}),
+    )
+    .await
+    .expect(201);
+    let w = reserve(&app, &web, json!({"sku_id": m.sku, "qty": 50}))
+        .await
+        .expect(201)
+        .json();
+    assert!(w["allocation_id"].is_null());
+    reserve(&app, &web, json!({"sku_id": m.sku, "qty": 1}))
+        .await
+        .expect_error(409, "out_of_stock");
+    assert_eq!(atp(&app, m.sku, None).await, 0);
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 20);
+    // The room's 20 left are still there for it.
+    let r3 = reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 20, "channel": ROOM}),
+    )
+    .await
+    .expect(201)
+    .json();
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 0);
+    reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 1, "channel": ROOM}),
+    )
+    .await
+    .expect_error(409, "out_of_stock");
+
+    // Released while open: back to the room, not to web.
+    release(&app, &fan, &r2).await;
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 30);
+    assert_eq!(atp(&app, m.sku, None).await, 0);
+    release(&app, &fan, &r3).await;
+    let a = allocation(&app, &m.op, aid).await;
+    assert_eq!(
+        (a["taken"].as_i64(), a["remaining"].as_i64()),
+        (Some(150), Some(50))
+    );
+
+    // Closing returns the untaken 50 to the pool; closing twice is a conflict.
+    let closed = app
+        .post(
+            &format!("/api/v1/allocations/{aid}/close"),
+            Some(&m.sup),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        (
+            closed["state"].as_str(),
+            closed["returned"].as_i64(),
+            closed["remaining"].as_i64()
+        ),
+        (Some("closed"), Some(50), Some(0))
+    );
+    app.post(
+        &format!("/api/v1/allocations/{aid}/close"),
+        Some(&m.op),
+        json!({}),
+    )
+    .await
+    .expect_error(409, "illegal_transition");
+    assert_eq!(atp(&app, m.sku, None).await, 50);
+    // Without an allocation the room is a channel like any other.
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 50);
+    // A hold taken from the allocation, released after close: to the pool.
+    release(&app, &fan, &r1).await;
+    assert_eq!(atp(&app, m.sku, None).await, 200);
+    let a = allocation(&app, &m.op, aid).await;
+    assert_eq!(a["taken"].as_i64(), Some(150), "frozen at close");
+    // The room may now take from the pool, with no allocation to cap it.
+    let r4 = reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 60, "channel": ROOM}),
+    )
+    .await
+    .expect(201)
+    .json();
+    assert!(r4["allocation_id"].is_null());
+
+    // A new allocation for the room may open once the old one is closed.
+    let b = open_allocation(&app, &m.sup, m.sku, ROOM, 140)
+        .await
+        .expect(201)
+        .json();
+    let list = app
+        .get(
+            &format!("/api/v1/allocations?sku_id={}", m.sku),
+            Some(&m.op),
+        )
+        .await
+        .expect(200)
+        .json();
+    let states: Vec<(i64, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["id"].as_i64().unwrap(), x["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [(aid, "closed"), (b["id"].as_i64().unwrap(), "open")]
+    );
+    assert_eq!(atp(&app, m.sku, None).await, 0);
+    // Allocations move no stock: the ledger still rebuilds the levels.
+    ledger_is_consistent(&app, &m.op).await;
+}
+
+/// An expired hold taken from an allocation goes back to it.
+async fn expired_allocation_holds_go_back_to_the_allocation(app: TestApp) {
+    let m = market(&app).await;
+    receive(&app, &m, m.warehouse, 10).await;
+    let aid = open_allocation(&app, &m.op, m.sku, ROOM, 4)
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let fan = app.buyer("+8613700000103").await;
+    reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 3, "channel": ROOM, "hold_seconds": 60}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 1);
+    app.clock.advance_ms(61_000);
+    assert_eq!(app.services.stock.expire_due().await.unwrap(), 1);
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 4);
+    assert_eq!(atp(&app, m.sku, None).await, 6);
+    assert_eq!(
+        allocation(&app, &m.op, aid).await["taken"].as_i64(),
+        Some(0)
+    );
+    ledger_is_consistent(&app, &m.op).await;
+}
+
+/// A new stock owner (a restart) reads open allocations and the holds taken
+/// from them back from the database and goes on applying the same rules.
+async fn allocations_survive_a_restart(app: TestApp) {
+    use souk_core::ids::{AccountId, SkuId};
+    use souk_core::stock::Fulfilment;
+    use souk_engine::stock::{Actor, ReserveRequest, Stock};
+    let m = market(&app).await;
+    receive(&app, &m, m.warehouse, 10).await;
+    let aid = open_allocation(&app, &m.op, m.sku, ROOM, 5)
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let fan = app.buyer("+8613700000105").await;
+    let r = reserve(
+        &app,
+        &fan,
+        json!({"sku_id": m.sku, "qty": 3, "channel": ROOM}),
+    )
+    .await
+    .expect(201)
+    .json();
+
+    let restarted = Stock::start(app.services.db.clone(), app.services.clock.clone());
+    let system = Actor {
+        account: AccountId(0),
+        privileged: true,
+    };
+    let ask = |channel: &str, qty: i64| ReserveRequest {
+        sku: SkuId(m.sku),
+        qty,
+        location: None,
+        fulfilment: Fulfilment::DeliverHome {
+            region: String::new(),
+        },
+        channel: channel.into(),
+        hold_ms: 60_000,
+    };
+    let refused = restarted.reserve(system, ask(ROOM, 3)).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "out_of_stock");
+    let refused = restarted.reserve(system, ask("web", 6)).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "out_of_stock");
+    let held = restarted.reserve(system, ask(ROOM, 2)).await.unwrap();
+    assert_eq!(held.allocation_id, Some(aid));
+    restarted
+        .release(system, r["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    let a = restarted.allocation(aid).await.unwrap().unwrap();
+    assert_eq!((a.taken, a.open), (2, true));
+    let closed = restarted.close_allocation(system, aid).await.unwrap();
+    assert_eq!(closed.returned, 3);
+    let again = restarted.close_allocation(system, aid).await.unwrap_err();
+    assert_eq!(again.code.as_str(), "illegal_transition");
+}
+
+/// 50 fans race for an allocation of 20 while 50 web buyers race for the
+/// 40 units outside it, 2 at a time: exactly 20 and 20 win.
+async fn allocation_race(app: TestApp) {
+    let m = market(&app).await;
+    receive(&app, &m, m.warehouse, 60).await;
+    let aid = open_allocation(&app, &m.op, m.sku, ROOM, 20)
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let mut buyers = Vec::new();
+    for i in 0..50 {
+        buyers.push(app.buyer(&format!("+86135000{i:05}")).await);
+    }
+    let room = buyers
+        .iter()
+        .map(|b| reserve(&app, b, json!({"sku_id": m.sku, "qty": 1, "channel": ROOM})));
+    let web = buyers
+        .iter()
+        .map(|b| reserve(&app, b, json!({"sku_id": m.sku, "qty": 2})));
+    let (room, web) = futures::future::join(
+        futures::future::join_all(room),
+        futures::future::join_all(web),
+    )
+    .await;
+    for (name, replies, wins) in [("room", &room, 20), ("web", &web, 20)] {
+        let won = replies.iter().filter(|r| r.status.as_u16() == 201).count();
+        let lost = replies
+            .iter()
+            .filter(|r| r.status.as_u16() == 409 && r.code() == "out_of_stock")
+            .count();
+        assert_eq!((won, lost), (wins, 50 - wins), "{name}");
+    }
+    assert!(room
+        .iter()
+        .filter(|r| r.status.as_u16() == 201)
+        .all(|r| r.json()["allocation_id"].as_i64() == Some(aid)));
+    let a = allocation(&app, &m.op, aid).await;
+    assert_eq!(
+        (a["taken"].as_i64(), a["remaining"].as_i64()),
+        (Some(20), Some(0))
+    );
+    let levels = app
+        .get(&format!("/api/v1/stock?sku_id={}", m.sku), Some(&m.op))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        (
+            levels["items"][0]["reserved"].as_i64(),
+            levels["items"][0]["available"].as_i64()
+        ),
+        (Some(60), Some(0))
+    );
+    ledger_is_consistent(&app, &m.op).await;
+}
+
+async fn allocation_hostile_input_and_access(app: TestApp) {
+    let m = market(&app).await;
+    receive(&app, &m, m.warehouse, 10).await;
+    for qty in [0, -1, -200, i64::MAX, 1_000_001] {
+        open_allocation(&app, &m.op, m.sku, ROOM, qty)
+            .await
+            .expect_error(422, "invalid_quantity");
+    }
+    let huge = app
+        .post_raw(
+            "/api/v1/allocations",
+            Some(&m.op),
+            "application/json",
+            format!(
+                r#"{{"sku_id": {}, "channel": "{ROOM}", "qty": 99999999999999999999}}"#,
+                m.sku
+            )
+            .into_bytes(),
+        )
+        .await;
+    assert_eq!(huge.status.as_u16(), 422, "{huge:?}");
+    for channel in [
+        "telegram",
+        "livestream:",
+        "livestream:Room 42",
+        "web;drop",
+        "",
+    ] {
+        open_allocation(&app, &m.op, m.sku, channel, 1)
+            .await
+            .expect_error(422, "invalid_field");
+    }
+    let long = format!("livestream:{}", "r".repeat(100));
+    open_allocation(&app, &m.op, m.sku, &long, 1)
+        .await
+        .expect_error(422, "invalid_field");
+    app.get(
+        &format!("/api/v1/skus/{}/availability?channel=telegram", m.sku),
+        None,
+    )
+    .await
+    .expect_error(422, "invalid_field");
+    app.post(
+        "/api/v1/allocations",
+        Some(&m.op),
+        json!({"sku_id": m.sku, "channel": ROOM, "qty": 1, "taken": 0}),
+    )
+    .await
+    .expect(422);
+    // Unknown SKU; more than is free; a second open allocation for one channel.
+    open_allocation(&app, &m.op, 999_999, ROOM, 1)
+        .await
+        .expect_error(404, "not_found");
+    open_allocation(&app, &m.op, m.sku, ROOM, 11)
+        .await
+        .expect_error(409, "out_of_stock");
+    let aid = open_allocation(&app, &m.sup, m.sku, ROOM, 6)
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    open_allocation(&app, &m.op, m.sku, ROOM, 1)
+        .await
+        .expect_error(409, "illegal_transition");
+    open_allocation(&app, &m.op, m.sku, "livestream:room:7", 5)
+        .await
+        .expect_error(409, "out_of_stock");
+    open_allocation(&app, &m.op, m.sku, "livestream:room:7", 4)
+        .await
+        .expect(201);
+    // Another supplier, a buyer, a clerk: the SKU and its allocations do not exist for them.
+    let (_, other) = app.supplier("Rival Supplier").await;
+    let buyer = app.buyer("+8613700000104").await;
+    let clerk = app
+        .console_user(
+            "clerk-alloc@stock.test",
+            vec![souk_core::access::Grant::StoreClerk {
+                location_id: souk_core::ids::LocationId(m.store_a),
+            }],
+        )
+        .await;
+    for token in [&other, &buyer, &clerk] {
+        open_allocation(&app, token, m.sku, "livestream:room:9", 1)
+            .await
+            .expect_error(404, "not_found");
+        app.get(
+            &format!("/api/v1/allocations?sku_id={}", m.sku),
+            Some(token),
+        )
+        .await
+        .expect_error(404, "not_found");
+        app.get(&format!("/api/v1/allocations/{aid}"), Some(token))
+            .await
+            .expect_error(404, "not_found");
+        app.post(
+            &format!("/api/v1/allocations/{aid}/close"),
+            Some(token),
+            json!({}),
+        )
+        .await
+        .expect_error(404, "not_found");
+    }
+    app.post(
+        "/api/v1/allocations",
+        None,
+        json!({"sku_id": m.sku, "channel": ROOM, "qty": 1}),
+    )
+    .await
+    .expect_error(401, "unauthenticated");
+    app.post("/api/v1/allocations/999999/close", Some(&m.op), json!({}))
+        .await
+        .expect_error(404, "not_found");
+    assert_eq!(allocation(&app, &m.sup, aid).await["state"], "open");
+    // A retried close with the same Idempotency-Key is answered once, not twice.
+    let key = [("idempotency-key", "close-room-7-once")];
+    let room7 = app
+        .get(
+            &format!("/api/v1/allocations?sku_id={}", m.sku),
+            Some(&m.op),
+        )
+        .await
+        .expect(200)
+        .json()["items"][1]["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/allocations/{room7}/close");
+    for _ in 0..2 {
+        let r = app
+            .send(
+                reqwest::Method::POST,
+                &path,
+                Some(&m.op),
+                Some(&json!({})),
+                &key,
+            )
+            .await
+            .expect(200);
+        assert_eq!(r.json()["returned"].as_i64(), Some(4));
+    }
+    open_allocation(&app, &m.op, m.sku, "livestream:room:7", 4)
+        .await
+        .expect(201);
+    // Nothing above moved stock.
+    assert_eq!(atp(&app, m.sku, None).await, 0);
+    assert_eq!(atp(&app, m.sku, Some(ROOM)).await, 6);
+}
+
 on_both_databases!(
+    allocation_serves_caps_and_returns,
+    expired_allocation_holds_go_back_to_the_allocation,
+    allocations_survive_a_restart,
+    allocation_race,
+    allocation_hostile_input_and_access,
     reserve_commit_release_and_ledger,
     no_overselling_and_bad_quantities,
     expired_holds_return_to_the_pool_and_cannot_be_committed,

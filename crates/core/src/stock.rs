@@ -9,6 +9,8 @@ use crate::error::{DomainError, DomainResult, ErrorCode};
 use crate::ids::{LocationId, SkuId};
 use serde::{Deserialize, Serialize};
 
+pub mod allocation;
+
 /// Largest quantity one movement may carry.
 pub const MAX_QUANTITY: i64 = 1_000_000;
 

@@ -12,8 +12,11 @@ use crate::clock::Clock;
 use souk_core::error::{DomainError, DomainResult, ErrorCode};
 use souk_core::ids::{AccountId, LocationId, SkuId};
 use souk_core::location::LocationKind;
+use souk_core::stock::allocation::{self, Source};
 use souk_core::stock::{self, Candidate, Command, Fulfilment, HoldState, Level};
-use souk_store::stock::{self as repo, Batch, MovementRow, ReservationRow, TransferRow};
+use souk_store::stock::{
+    self as repo, AllocationRow, Batch, MovementRow, ReservationRow, TransferRow,
+};
 use souk_store::{locations as location_repo, Db};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -79,6 +82,15 @@ enum Op {
         id: i64,
     },
     ExpireDue,
+    AllocationOpen {
+        sku: SkuId,
+        channel: String,
+        qty: i64,
+        note: String,
+    },
+    AllocationClose {
+        id: i64,
+    },
 }
 
 /// What the owner answers.
@@ -92,6 +104,7 @@ pub enum Outcome {
     Reservation(ReservationRow),
     Transfer(TransferRow),
     Expired(usize),
+    Allocation(AllocationRow),
 }
 
 struct Job {
@@ -257,6 +270,62 @@ impl Stock {
         }
     }
 
+    /// Sets `qty` units of `sku` aside for `channel` (a channel key such as
+    /// `livestream:room:42`): they come out of the pool other channels see,
+    /// and cap what that channel may take. Refused (`out_of_stock`) when the
+    /// pool less the allocations already open has fewer units.
+    pub async fn open_allocation(
+        &self,
+        actor: Actor,
+        sku: SkuId,
+        channel: String,
+        qty: i64,
+        note: String,
+    ) -> DomainResult<AllocationRow> {
+        stock::check_qty(qty)?;
+        match self
+            .ask(
+                Op::AllocationOpen {
+                    sku,
+                    channel,
+                    qty,
+                    note,
+                },
+                actor,
+            )
+            .await?
+        {
+            Outcome::Allocation(a) => Ok(a),
+            _ => Err(DomainError::internal("unexpected stock outcome")),
+        }
+    }
+
+    /// Closes an open allocation: its untaken units return to the pool. Holds
+    /// taken from it stay; released later, their units go to the pool.
+    pub async fn close_allocation(&self, actor: Actor, id: i64) -> DomainResult<AllocationRow> {
+        match self.ask(Op::AllocationClose { id }, actor).await? {
+            Outcome::Allocation(a) => Ok(a),
+            _ => Err(DomainError::internal("unexpected stock outcome")),
+        }
+    }
+
+    pub async fn allocation(&self, id: i64) -> DomainResult<Option<AllocationRow>> {
+        Ok(repo::allocation(self.db.pool(), id).await?)
+    }
+
+    pub async fn allocations_of(
+        &self,
+        sku: SkuId,
+        after: i64,
+        limit: u32,
+    ) -> DomainResult<Vec<AllocationRow>> {
+        Ok(repo::allocations_of_sku(self.db.pool(), sku, after, limit).await?)
+    }
+
+    pub async fn open_allocations_of(&self, sku: SkuId) -> DomainResult<Vec<AllocationRow>> {
+        Ok(repo::open_allocations_of_sku(self.db.pool(), sku).await?)
+    }
+
     /// Current figures of a SKU at every location that has held it. Read from
     /// the database: everything the owner acknowledged is there.
     pub async fn levels(&self, sku: SkuId) -> DomainResult<Vec<(LocationId, Level)>> {
@@ -331,12 +400,15 @@ struct Owner {
     levels: HashMap<SkuId, HashMap<LocationId, Level>>,
     holds: HashMap<i64, ReservationRow>,
     transfers_in_transit: HashMap<i64, TransferRow>,
+    /// Open channel allocations, per SKU.
+    allocations: HashMap<SkuId, Vec<AllocationRow>>,
     places: HashMap<LocationId, Place>,
     /// SKUs known to exist (a movement of an unknown SKU would fail the whole batch).
     skus: std::collections::HashSet<SkuId>,
     next_movement: i64,
     next_reservation: i64,
     next_transfer: i64,
+    next_allocation: i64,
 }
 
 /// Changes a batch would make, applied to the owner only after the commit.
@@ -347,10 +419,16 @@ struct Draft {
     holds_closed: Vec<i64>,
     transfers_added: Vec<TransferRow>,
     transfers_closed: Vec<i64>,
+    /// Locations a SKU got its first level at in this batch.
+    new_places: HashMap<SkuId, Vec<LocationId>>,
+    /// Allocations opened or changed, as they stand now.
+    allocations: HashMap<i64, AllocationRow>,
+    allocations_opened: std::collections::HashSet<i64>,
     batch: Batch,
     next_movement: i64,
     next_reservation: i64,
     next_transfer: i64,
+    next_allocation: i64,
 }
 
 impl Owner {
@@ -362,11 +440,13 @@ impl Owner {
             levels: HashMap::new(),
             holds: HashMap::new(),
             transfers_in_transit: HashMap::new(),
+            allocations: HashMap::new(),
             places: HashMap::new(),
             skus: std::collections::HashSet::new(),
             next_movement: 1,
             next_reservation: 1,
             next_transfer: 1,
+            next_allocation: 1,
         }
     }
 
@@ -378,10 +458,16 @@ impl Owner {
             .await
             .map_err(souk_store::StoreError::from)?;
         let (m, r, t) = repo::max_ids(&mut conn).await?;
+        let a = repo::max_allocation_id(&mut conn).await?;
         drop(conn);
         self.next_movement = m + 1;
         self.next_reservation = r + 1;
         self.next_transfer = t + 1;
+        self.next_allocation = a + 1;
+        self.allocations.clear();
+        for a in repo::open_allocations(self.db.pool()).await? {
+            self.allocations.entry(a.sku).or_default().push(a);
+        }
         self.levels.clear();
         self.holds = repo::held_reservations(self.db.pool())
             .await?
@@ -428,12 +514,20 @@ impl Owner {
             next_movement: self.next_movement,
             next_reservation: self.next_reservation,
             next_transfer: self.next_transfer,
+            next_allocation: self.next_allocation,
             ..Draft::default()
         };
         let mut answers = Vec::with_capacity(jobs.len());
         for j in jobs {
             let result = self.decide(&mut draft, j.op, j.actor, now);
             answers.push((j.reply, result));
+        }
+        for (id, a) in &draft.allocations {
+            if draft.allocations_opened.contains(id) {
+                draft.batch.new_allocations.push(a.clone());
+            } else {
+                draft.batch.changed_allocations.push(a.clone());
+            }
         }
         if !draft.batch.is_empty() {
             if let Err(e) = self.write(&draft.batch).await {
@@ -477,9 +571,18 @@ impl Owner {
         for t in d.transfers_added {
             self.transfers_in_transit.insert(t.id, t);
         }
+        for (id, a) in d.allocations {
+            let open = self.allocations.entry(a.sku).or_default();
+            open.retain(|x| x.id != id);
+            if a.open {
+                open.push(a);
+            }
+        }
+        self.allocations.retain(|_, v| !v.is_empty());
         self.next_movement = d.next_movement;
         self.next_reservation = d.next_reservation;
         self.next_transfer = d.next_transfer;
+        self.next_allocation = d.next_allocation;
     }
 
     async fn ensure_sku(&mut self, sku: SkuId) -> DomainResult<()> {
@@ -531,6 +634,18 @@ impl Owner {
                     self.ensure_place(l).await?;
                 }
             }
+            Op::AllocationOpen { sku, .. } => {
+                self.ensure_sku(*sku).await?;
+                let locs: Vec<LocationId> = self
+                    .levels
+                    .get(sku)
+                    .map(|m| m.keys().copied().collect())
+                    .unwrap_or_default();
+                for l in locs {
+                    self.ensure_place(l).await?;
+                }
+            }
+            Op::AllocationClose { .. } => {}
             Op::Release { id } | Op::Commit { id } | Op::Extend { id, .. } => {
                 if let Some(h) = self.holds.get(id).cloned() {
                     self.ensure_sku(h.sku).await?;
@@ -572,6 +687,54 @@ impl Owner {
             .unwrap_or_default()
     }
 
+    /// The pool of a SKU: units available at every location that ships.
+    fn pool(&self, d: &Draft, sku: SkuId) -> i64 {
+        let mut locs: Vec<LocationId> = self
+            .levels
+            .get(&sku)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        locs.extend(d.new_places.get(&sku).into_iter().flatten());
+        locs.into_iter()
+            .filter(|l| self.places.get(l).is_some_and(|p| p.can_ship))
+            .map(|l| self.level(d, sku, l).available())
+            .sum()
+    }
+
+    /// Open allocations of a SKU as the draft stands, oldest first.
+    fn open_allocations(&self, d: &Draft, sku: SkuId) -> Vec<AllocationRow> {
+        let mut open: Vec<AllocationRow> = self
+            .allocations
+            .get(&sku)
+            .into_iter()
+            .flatten()
+            .filter(|a| !d.allocations.contains_key(&a.id))
+            .cloned()
+            .chain(
+                d.allocations
+                    .values()
+                    .filter(|a| a.sku == sku && a.open)
+                    .cloned(),
+            )
+            .collect();
+        open.sort_by_key(|a| a.id);
+        open
+    }
+
+    /// Gives a released or expired hold's units back to the allocation it was
+    /// taken from, while that is open (closed: they are simply the pool's again).
+    fn give_back(&self, d: &mut Draft, h: &ReservationRow) {
+        let Some(id) = h.allocation_id else { return };
+        if let Some(a) = self
+            .open_allocations(d, h.sku)
+            .into_iter()
+            .find(|a| a.id == id)
+        {
+            let taken = allocation::given_back(&a.rule(), h.qty).taken;
+            d.allocations.insert(id, AllocationRow { taken, ..a });
+        }
+    }
+
     /// Decides one command into the draft: level change plus its ledger row.
     fn move_stock(
         &self,
@@ -585,7 +748,10 @@ impl Owner {
         let mut level = self.level(d, sku, loc);
         let m = stock::decide(&level, sku, loc, cmd)?;
         stock::apply(&mut level, &m);
-        d.levels.insert((sku, loc), level);
+        let known = self.levels.get(&sku).is_some_and(|l| l.contains_key(&loc));
+        if d.levels.insert((sku, loc), level).is_none() && !known {
+            d.new_places.entry(sku).or_default().push(loc);
+        }
         d.batch.levels.retain(|(s, l, _)| !(*s == sku && *l == loc));
         d.batch.levels.push((sku, loc, level));
         d.batch.movements.push(MovementRow {
@@ -618,7 +784,9 @@ impl Owner {
     fn decide(&self, d: &mut Draft, op: Op, actor: Actor, now: i64) -> DomainResult<Outcome> {
         let who = (actor.account.0 != 0).then_some(actor.account);
         let sku = match &op {
-            Op::Level { sku, .. } | Op::TransferStart { sku, .. } => Some(*sku),
+            Op::Level { sku, .. }
+            | Op::TransferStart { sku, .. }
+            | Op::AllocationOpen { sku, .. } => Some(*sku),
             Op::Reserve(r) => Some(r.sku),
             _ => None,
         };
@@ -682,6 +850,17 @@ impl Owner {
                         )?
                     }
                 };
+                // The channel's allocation serves and caps it; other channels
+                // keep off the units open allocations still hold.
+                let open = self.open_allocations(d, r.sku);
+                let rules: Vec<_> = open.iter().map(AllocationRow::rule).collect();
+                let in_pool = self.places.get(&location).is_some_and(|p| p.can_ship);
+                // Without open allocations the physical check below is the whole rule.
+                let source = if rules.is_empty() {
+                    Source::Pool
+                } else {
+                    allocation::take(self.pool(d, r.sku), &rules, &r.channel, r.qty, in_pool)?
+                };
                 let id = d.next_reservation;
                 self.move_stock(
                     d,
@@ -692,6 +871,15 @@ impl Owner {
                     now,
                 )?;
                 d.next_reservation += 1;
+                let allocation_id = match source {
+                    Source::Allocation(i) => {
+                        let a = open[i].clone();
+                        let taken = allocation::taken(&rules[i], r.qty).taken;
+                        d.allocations.insert(a.id, AllocationRow { taken, ..a });
+                        Some(open[i].id)
+                    }
+                    Source::Pool => None,
+                };
                 let row = ReservationRow {
                     id,
                     sku: r.sku,
@@ -700,6 +888,7 @@ impl Owner {
                     state: HoldState::Held,
                     channel: r.channel,
                     holder: actor.account,
+                    allocation_id,
                     expires_at_ms: now.saturating_add(r.hold_ms),
                     created_at_ms: now,
                     updated_at_ms: now,
@@ -718,6 +907,7 @@ impl Owner {
                     (Some(id), None, who, String::new()),
                     now,
                 )?;
+                self.give_back(d, &h);
                 Ok(Outcome::Reservation(self.close(
                     d,
                     h,
@@ -843,9 +1033,68 @@ impl Owner {
                         (Some(id), None, None, "expired".into()),
                         now,
                     )?;
+                    self.give_back(d, &h);
                     self.close(d, h, HoldState::Expired, now);
                 }
                 Ok(Outcome::Expired(n))
+            }
+            Op::AllocationOpen {
+                sku,
+                channel,
+                qty,
+                note,
+            } => {
+                let open = self.open_allocations(d, sku);
+                let rules: Vec<_> = open.iter().map(AllocationRow::rule).collect();
+                let a = allocation::open(self.pool(d, sku), &rules, &channel, qty)?;
+                let id = d.next_allocation;
+                d.next_allocation += 1;
+                let row = AllocationRow {
+                    id,
+                    sku,
+                    channel: a.channel,
+                    qty: a.qty,
+                    taken: a.taken,
+                    open: true,
+                    returned: 0,
+                    note,
+                    created_by: actor.account,
+                    closed_by: None,
+                    created_at_ms: now,
+                    closed_at_ms: None,
+                };
+                d.allocations.insert(id, row.clone());
+                d.allocations_opened.insert(id);
+                Ok(Outcome::Allocation(row))
+            }
+            Op::AllocationClose { id } => {
+                let a = d
+                    .allocations
+                    .get(&id)
+                    .cloned()
+                    .or_else(|| {
+                        self.allocations
+                            .values()
+                            .flatten()
+                            .find(|a| a.id == id)
+                            .cloned()
+                    })
+                    .filter(|a| a.open)
+                    .ok_or_else(|| {
+                        DomainError::new(
+                            ErrorCode::IllegalTransition,
+                            "The allocation is not open; it may already be closed.",
+                        )
+                    })?;
+                let row = AllocationRow {
+                    open: false,
+                    returned: allocation::returned_on_close(&a.rule()),
+                    closed_by: Some(actor.account),
+                    closed_at_ms: Some(now),
+                    ..a
+                };
+                d.allocations.insert(id, row.clone());
+                Ok(Outcome::Allocation(row))
             }
         }
     }

@@ -21,6 +21,8 @@ pub struct ReservationRow {
     pub state: HoldState,
     pub channel: String,
     pub holder: AccountId,
+    /// The channel allocation the units were taken from, if any.
+    pub allocation_id: Option<i64>,
     pub expires_at_ms: i64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -36,6 +38,7 @@ fn reservation_from(r: &AnyRow) -> StoreResult<ReservationRow> {
         state: HoldState::parse(&state).ok_or_else(|| corrupt(format!("hold state {state}")))?,
         channel: r.try_get("channel")?,
         holder: AccountId(r.try_get("holder_id")?),
+        allocation_id: r.try_get("allocation_id")?,
         expires_at_ms: r.try_get("expires_at_ms")?,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
@@ -43,7 +46,7 @@ fn reservation_from(r: &AnyRow) -> StoreResult<ReservationRow> {
 }
 
 const RESERVATION_COLUMNS: &str =
-    "id, sku_id, location_id, qty, state, channel, holder_id, expires_at_ms, created_at_ms, updated_at_ms";
+    "id, sku_id, location_id, qty, state, channel, holder_id, allocation_id, expires_at_ms, created_at_ms, updated_at_ms";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferRow {
@@ -56,6 +59,67 @@ pub struct TransferRow {
     pub state: String,
     pub created_at_ms: i64,
     pub received_at_ms: Option<i64>,
+}
+
+/// A channel allocation: units of a SKU set aside for one channel key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationRow {
+    pub id: i64,
+    pub sku: SkuId,
+    pub channel: String,
+    pub qty: i64,
+    pub taken: i64,
+    pub open: bool,
+    /// Untaken units returned to the pool at close.
+    pub returned: i64,
+    pub note: String,
+    pub created_by: AccountId,
+    pub closed_by: Option<AccountId>,
+    pub created_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+}
+
+impl AllocationRow {
+    /// The figures the pure rules work on.
+    pub fn rule(&self) -> souk_core::stock::allocation::Allocation {
+        souk_core::stock::allocation::Allocation {
+            channel: self.channel.clone(),
+            qty: self.qty,
+            taken: self.taken,
+        }
+    }
+}
+
+const ALLOCATION_COLUMNS: &str = "id, sku_id, channel, qty, taken, state, returned, note, created_by, closed_by, created_at_ms, closed_at_ms";
+
+fn allocation_from(r: &AnyRow) -> StoreResult<AllocationRow> {
+    let state: String = r.try_get("state")?;
+    Ok(AllocationRow {
+        id: r.try_get("id")?,
+        sku: SkuId(r.try_get("sku_id")?),
+        channel: r.try_get("channel")?,
+        qty: r.try_get("qty")?,
+        taken: r.try_get("taken")?,
+        open: match state.as_str() {
+            "open" => true,
+            "closed" => false,
+            other => return Err(corrupt(format!("allocation state {other}"))),
+        },
+        returned: r.try_get("returned")?,
+        note: r.try_get("note")?,
+        created_by: AccountId(r.try_get("created_by")?),
+        closed_by: r.try_get::<Option<i64>, _>("closed_by")?.map(AccountId),
+        created_at_ms: r.try_get("created_at_ms")?,
+        closed_at_ms: r.try_get("closed_at_ms")?,
+    })
+}
+
+fn allocation_state(open: bool) -> &'static str {
+    if open {
+        "open"
+    } else {
+        "closed"
+    }
 }
 
 /// A movement as the ledger stores it, with its context.
@@ -84,6 +148,10 @@ pub struct Batch {
     pub new_transfers: Vec<TransferRow>,
     /// (id, received at)
     pub received_transfers: Vec<(i64, i64)>,
+    /// Allocations opened in this batch, as they stand at its end.
+    pub new_allocations: Vec<AllocationRow>,
+    /// Allocations opened earlier whose figures or state changed, as they stand at its end.
+    pub changed_allocations: Vec<AllocationRow>,
 }
 
 impl Batch {
@@ -95,6 +163,8 @@ impl Batch {
             && self.reservation_expiries.is_empty()
             && self.new_transfers.is_empty()
             && self.received_transfers.is_empty()
+            && self.new_allocations.is_empty()
+            && self.changed_allocations.is_empty()
     }
 }
 
@@ -171,6 +241,7 @@ pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()>
                 q.bind(r.state.as_str().to_owned())?,
                 q.bind(r.channel.clone())?,
                 q.bind(r.holder.0)?,
+                q.bind(r.allocation_id)?,
                 q.bind(r.expires_at_ms)?,
                 q.bind(r.created_at_ms)?,
                 q.bind(r.updated_at_ms)?,
@@ -210,6 +281,42 @@ pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()>
         .bind(t.qty)
         .bind(t.state.clone())
         .bind(t.created_at_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    // Changes first: an allocation closed and another opened for the same
+    // channel in one batch must not meet in the one-open-per-channel index.
+    for a in &b.changed_allocations {
+        sqlx::query(
+            "UPDATE stock_allocations SET taken = $1, state = $2, returned = $3, closed_by = $4, closed_at_ms = $5 WHERE id = $6",
+        )
+        .bind(a.taken)
+        .bind(allocation_state(a.open))
+        .bind(a.returned)
+        .bind(a.closed_by.map(|x| x.0))
+        .bind(a.closed_at_ms)
+        .bind(a.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut new_allocations: Vec<&AllocationRow> = b.new_allocations.iter().collect();
+    new_allocations.sort_by_key(|a| a.open);
+    for a in new_allocations {
+        sqlx::query(&format!(
+            "INSERT INTO stock_allocations ({ALLOCATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(a.id)
+        .bind(a.sku.0)
+        .bind(a.channel.clone())
+        .bind(a.qty)
+        .bind(a.taken)
+        .bind(allocation_state(a.open))
+        .bind(a.returned)
+        .bind(a.note.clone())
+        .bind(a.created_by.0)
+        .bind(a.closed_by.map(|x| x.0))
+        .bind(a.created_at_ms)
+        .bind(a.closed_at_ms)
         .execute(&mut *conn)
         .await?;
     }
@@ -432,4 +539,70 @@ pub async fn max_ids(conn: &mut AnyConnection) -> StoreResult<(i64, i64, i64)> {
         .fetch_one(&mut *conn)
         .await?;
     Ok((m, r, t))
+}
+
+pub async fn allocation<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: i64,
+) -> StoreResult<Option<AllocationRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ALLOCATION_COLUMNS} FROM stock_allocations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(allocation_from).transpose()
+}
+
+/// Allocations of a SKU, open and closed, oldest first.
+pub async fn allocations_of_sku<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    sku: SkuId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<AllocationRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALLOCATION_COLUMNS} FROM stock_allocations WHERE sku_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    ))
+    .bind(sku.0)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(allocation_from).collect()
+}
+
+/// Open allocations of a SKU.
+pub async fn open_allocations_of_sku<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    sku: SkuId,
+) -> StoreResult<Vec<AllocationRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALLOCATION_COLUMNS} FROM stock_allocations WHERE sku_id = $1 AND state = 'open' ORDER BY id"
+    ))
+    .bind(sku.0)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(allocation_from).collect()
+}
+
+/// Every open allocation (the stock owner keeps them in memory).
+pub async fn open_allocations<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+) -> StoreResult<Vec<AllocationRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALLOCATION_COLUMNS} FROM stock_allocations WHERE state = 'open' ORDER BY id"
+    ))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(allocation_from).collect()
+}
+
+/// The highest allocation id, to continue numbering after a restart.
+pub async fn max_allocation_id(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM stock_allocations")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }

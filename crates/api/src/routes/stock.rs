@@ -14,10 +14,10 @@ use souk_core::error::{DomainError, DomainResult};
 use souk_core::ids::{LocationId, SkuId};
 use souk_core::location::LocationKind;
 use souk_core::page::{after_id, page_size, split_page};
-use souk_core::stock::{Command, Fulfilment, Level};
+use souk_core::stock::{allocation, Command, Fulfilment, Level};
 use souk_engine::locations::owner_of;
 use souk_engine::stock::{Actor, ReserveRequest, DEFAULT_HOLD_MS};
-use souk_store::stock::{MovementRow, ReservationRow, TransferRow};
+use souk_store::stock::{AllocationRow, MovementRow, ReservationRow, TransferRow};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -37,6 +37,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(commit_reservation))
         .routes(routes!(start_transfer))
         .routes(routes!(receive_transfer))
+        .routes(routes!(open_allocation, allocations_of_sku))
+        .routes(routes!(get_allocation))
+        .routes(routes!(close_allocation))
 }
 
 fn actor(p: &Principal) -> Actor {
@@ -377,11 +380,24 @@ async fn check_ledger(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Jso
     }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    /// The channel asking (default web), e.g. `livestream:room:42`.
+    pub channel: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Availability {
     pub sku_id: i64,
-    /// Units that can be promised for delivery: the sum over locations that ship.
+    /// The channel the figures are for.
+    pub channel: String,
+    /// Units this channel can be promised for delivery: the remaining units of
+    /// its open allocation, or else the pool (the sum over locations that
+    /// ship) less every open allocation's remaining units.
     pub available_to_promise: i64,
+    /// The channel's open allocation, if it has one.
+    pub allocation_id: Option<i64>,
     /// Stores with stock for pickup or in-person sale.
     pub stores: Vec<StoreStock>,
 }
@@ -393,37 +409,60 @@ pub struct StoreStock {
     pub available: i64,
 }
 
-/// Available-to-promise for a SKU, as a buyer's channel sees it (public).
-#[utoipa::path(get, path = "/api/v1/skus/{id}/availability", tag = "stock", params(("id" = i64, Path)),
-    responses((status = 200, body = Availability), (status = 404, body = ErrorBody)))]
+/// Available-to-promise for a SKU, as a channel sees it (public): one figure
+/// across locations, less the units other channels' open allocations hold,
+/// or capped by the channel's own allocation.
+#[utoipa::path(get, path = "/api/v1/skus/{id}/availability", tag = "stock", params(("id" = i64, Path), AvailabilityQuery),
+    responses((status = 200, body = Availability), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn availability(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
     Path(id): Path<i64>,
+    Query(q): Query<AvailabilityQuery>,
 ) -> ApiResult<Json<Availability>> {
+    let channel = channel_key(q.channel)?;
     let sku = SkuId(id);
     s.services.catalog.product_of_sku(p.as_ref(), sku).await?;
     let levels = s.services.stock.levels(sku).await?;
+    let open = s.services.stock.open_allocations_of(sku).await?;
     let places = s.services.locations.all().await?;
-    let mut atp = 0;
+    let mut pool = 0;
     let mut stores = Vec::new();
     for (loc, l) in levels {
         let Some(place) = places.iter().find(|x| x.id == loc) else {
             continue;
         };
         if place.capabilities.ship {
-            atp += l.available();
+            pool += l.available();
         }
         if place.kind == LocationKind::Store && l.available() > 0 {
-            stores.push(StoreStock {
-                location_id: loc.0,
-                name: place.name.clone(),
-                available: l.available(),
-            });
+            stores.push((
+                place.capabilities.ship,
+                StoreStock {
+                    location_id: loc.0,
+                    name: place.name.clone(),
+                    available: l.available(),
+                },
+            ));
         }
     }
+    let rules: Vec<_> = open.iter().map(AllocationRow::rule).collect();
+    let atp = allocation::available_to(pool, &rules, &channel);
+    // A store that ships is part of the pool: never more than the channel may take.
+    let stores = stores
+        .into_iter()
+        .map(|(ships, mut st)| {
+            if ships {
+                st.available = st.available.min(atp);
+            }
+            st
+        })
+        .filter(|st| st.available > 0)
+        .collect();
     Ok(Json(Availability {
         sku_id: id,
+        allocation_id: open.iter().find(|a| a.channel == channel).map(|a| a.id),
+        channel,
         available_to_promise: atp,
         stores,
     }))
@@ -450,7 +489,9 @@ pub struct NewReservation {
     pub location_id: Option<i64>,
     /// Default: deliver home.
     pub fulfilment: Option<FulfilmentDto>,
-    /// web, app, pos, scan_to_order, livestream, … (default web).
+    /// web, app, pos, scan_to_order, livestream, … (default web), optionally
+    /// narrowed to a channel key such as `livestream:room:42`. A channel with
+    /// an open allocation of the SKU is served from it and capped by it.
     pub channel: Option<String>,
     /// How long to hold; default 900 (15 minutes), at most 86400.
     pub hold_seconds: Option<i64>,
@@ -466,6 +507,8 @@ pub struct ReservationDto {
     pub state: &'static str,
     pub channel: String,
     pub holder_id: i64,
+    /// The channel allocation the units were taken from, if any.
+    pub allocation_id: Option<i64>,
     pub expires_at_ms: i64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -481,6 +524,7 @@ impl From<ReservationRow> for ReservationDto {
             state: r.state.as_str(),
             channel: r.channel,
             holder_id: r.holder.0,
+            allocation_id: r.allocation_id,
             expires_at_ms: r.expires_at_ms,
             created_at_ms: r.created_at_ms,
             updated_at_ms: r.updated_at_ms,
@@ -499,6 +543,32 @@ const CHANNELS: [&str; 8] = [
     "subscription",
 ];
 
+/// Longest channel key.
+const MAX_CHANNEL_KEY: usize = 100;
+
+/// A channel key: one of [`CHANNELS`], optionally narrowed by `:` and a
+/// qualifier of lowercase letters, digits, `_`, `-` and `:`, e.g.
+/// `livestream:room:42`. Defaults to `web`.
+fn channel_key(raw: Option<String>) -> DomainResult<String> {
+    let key = raw.unwrap_or_else(|| "web".into());
+    let (base, rest) = match key.split_once(':') {
+        Some((b, r)) => (b, Some(r)),
+        None => (key.as_str(), None),
+    };
+    let rest_ok = rest.is_none_or(|r| {
+        !r.is_empty()
+            && r.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-:".contains(c))
+    });
+    if !CHANNELS.contains(&base) || !rest_ok || key.len() > MAX_CHANNEL_KEY {
+        return Err(DomainError::invalid(format!(
+            "Unknown channel {key:?}; use one of {}, optionally followed by :qualifier (e.g. livestream:room:42).",
+            CHANNELS.join(", ")
+        )));
+    }
+    Ok(key)
+}
+
 /// Holds stock for the caller until it is committed, released or expires. Never oversells.
 #[utoipa::path(post, path = "/api/v1/reservations", tag = "stock", security(("bearer" = [])), request_body = NewReservation,
     responses((status = 201, body = ReservationDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -507,14 +577,7 @@ async fn create_reservation(
     Auth(p): Auth,
     Json(b): Json<NewReservation>,
 ) -> ApiResult<(StatusCode, Json<ReservationDto>)> {
-    let channel = b.channel.unwrap_or_else(|| "web".into());
-    if !CHANNELS.contains(&channel.as_str()) {
-        return Err(DomainError::invalid(format!(
-            "Unknown channel {channel:?}; use one of {}.",
-            CHANNELS.join(", ")
-        ))
-        .into());
-    }
+    let channel = channel_key(b.channel)?;
     let fulfilment = match b.fulfilment {
         None => Fulfilment::DeliverHome {
             region: String::new(),
@@ -719,6 +782,161 @@ async fn receive_transfer(
         s.services
             .stock
             .receive_transfer(actor(&p), id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Checks that `p` may set stock of `sku` aside: operators, and the product's
+/// supplier. Others are told the SKU does not exist.
+async fn require_allocation_manager(s: &AppState, p: &Principal, sku: SkuId) -> DomainResult<()> {
+    let rec = s.services.catalog.any_product_of_sku(sku).await?;
+    if souk_core::access::may_manage_supplier(p, rec.supplier_id) {
+        Ok(())
+    } else {
+        Err(DomainError::not_found("The SKU"))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAllocation {
+    pub sku_id: i64,
+    /// The channel key it serves, e.g. `livestream:room:42`.
+    pub channel: String,
+    /// Units set aside, 1 to 1,000,000; at most the pool less the allocations already open.
+    pub qty: i64,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllocationDto {
+    pub id: i64,
+    pub sku_id: i64,
+    pub channel: String,
+    /// Units allocated.
+    pub qty: i64,
+    /// Units held or shipped through it.
+    pub taken: i64,
+    /// Units still set aside (0 once closed).
+    pub remaining: i64,
+    /// open or closed
+    pub state: &'static str,
+    /// Untaken units returned to the pool when it closed.
+    pub returned: i64,
+    pub note: String,
+    pub created_by: i64,
+    pub closed_by: Option<i64>,
+    pub created_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+}
+
+impl From<AllocationRow> for AllocationDto {
+    fn from(a: AllocationRow) -> Self {
+        AllocationDto {
+            id: a.id,
+            sku_id: a.sku.0,
+            remaining: if a.open { a.rule().remaining() } else { 0 },
+            state: if a.open { "open" } else { "closed" },
+            channel: a.channel,
+            qty: a.qty,
+            taken: a.taken,
+            returned: a.returned,
+            note: a.note,
+            created_by: a.created_by.0,
+            closed_by: a.closed_by.map(|x| x.0),
+            created_at_ms: a.created_at_ms,
+            closed_at_ms: a.closed_at_ms,
+        }
+    }
+}
+
+/// Sets units of a SKU aside for one channel (operators; the product's supplier).
+/// Other channels see the pool less them; the channel is served from them and
+/// capped by them. One open allocation per SKU and channel.
+#[utoipa::path(post, path = "/api/v1/allocations", tag = "stock", security(("bearer" = [])), request_body = NewAllocation,
+    responses((status = 201, body = AllocationDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn open_allocation(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Json(b): Json<NewAllocation>,
+) -> ApiResult<(StatusCode, Json<AllocationDto>)> {
+    let channel = channel_key(Some(b.channel))?;
+    if b.note.chars().count() > 500 {
+        return Err(DomainError::invalid("A note may be at most 500 characters.").into());
+    }
+    let sku = SkuId(b.sku_id);
+    require_allocation_manager(&s, &p, sku).await?;
+    let a = s
+        .services
+        .stock
+        .open_allocation(actor(&p), sku, channel, b.qty, b.note)
+        .await?;
+    Ok((StatusCode::CREATED, Json(a.into())))
+}
+
+/// Allocations of a SKU, open and closed, oldest first (operators; the product's supplier).
+#[utoipa::path(get, path = "/api/v1/allocations", tag = "stock", security(("bearer" = [])), params(SkuQuery),
+    responses((status = 200, body = Page<AllocationDto>), (status = 404, body = ErrorBody)))]
+async fn allocations_of_sku(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<SkuQuery>,
+) -> ApiResult<Json<Page<AllocationDto>>> {
+    let sku = SkuId(q.sku_id);
+    require_allocation_manager(&s, &p, sku).await?;
+    let limit = page_size(q.limit)?;
+    let after = after_id(q.cursor.as_deref())?;
+    let rows = s
+        .services
+        .stock
+        .allocations_of(sku, after, limit + 1)
+        .await?;
+    let (rows, next_cursor) = split_page(rows, limit, |a| a.id);
+    Ok(Json(Page {
+        items: rows.into_iter().map(AllocationDto::from).collect(),
+        next_cursor,
+    }))
+}
+
+async fn visible_allocation(s: &AppState, p: &Principal, id: i64) -> DomainResult<AllocationRow> {
+    let a = s
+        .services
+        .stock
+        .allocation(id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("The allocation"))?;
+    require_allocation_manager(s, p, a.sku)
+        .await
+        .map_err(|_| DomainError::not_found("The allocation"))?;
+    Ok(a)
+}
+
+#[utoipa::path(get, path = "/api/v1/allocations/{id}", tag = "stock", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AllocationDto), (status = 404, body = ErrorBody)))]
+async fn get_allocation(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<AllocationDto>> {
+    Ok(Json(visible_allocation(&s, &p, id).await?.into()))
+}
+
+/// Closes an open allocation: its untaken units return to the pool. Holds
+/// taken from it stay held; released later, they go to the pool.
+#[utoipa::path(post, path = "/api/v1/allocations/{id}/close", tag = "stock", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AllocationDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn close_allocation(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<AllocationDto>> {
+    visible_allocation(&s, &p, id).await?;
+    Ok(Json(
+        s.services
+            .stock
+            .close_allocation(actor(&p), id)
             .await?
             .into(),
     ))
