@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch, logSize as logSizeOf, waitForOtp as waitForOtpIn } from './helpers.mjs';
 
 const BASE = process.env.SOUK_BASE_URL;
 const LOG = process.env.SOUK_SERVER_LOG;
@@ -21,49 +21,8 @@ if (!BASE || !LOG) {
 }
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-
-/**
- * The newest OTP code for `phone` logged after byte `offset` of the server log.
- * Tolerant to field order, quoting, JSON logs and a masked phone (+8613****000).
- */
-function findOtp(text, phone) {
-  let found = null;
-  for (const raw of text.split('\n')) {
-    const line = stripAnsi(raw);
-    if (!/otp code issued/i.test(line)) continue;
-    const code = /(?:^|[\s{,"])code["']?\s*[=:]\s*["']?(\d{6})\b/.exec(line)?.[1];
-    if (!code) continue;
-    const logged = /(?:^|[\s{,"])phone["']?\s*[=:]\s*["']?([^\s"',}]+)/.exec(line)?.[1];
-    if (logged && !phoneMatches(logged, phone)) continue;
-    found = code;
-  }
-  return found;
-}
-
-function phoneMatches(logged, phone) {
-  if (logged === phone) return true;
-  const star = logged.indexOf('*');
-  if (star < 0) return false;
-  const head = logged.slice(0, star);
-  const tail = logged.slice(logged.lastIndexOf('*') + 1);
-  return phone.startsWith(head) && phone.endsWith(tail) && phone.length >= head.length + tail.length;
-}
-
-function logSize() {
-  return fs.statSync(LOG).size;
-}
-
-async function waitForOtp(phone, offset, timeoutMs = TIMEOUT) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const buf = fs.readFileSync(LOG);
-    const code = findOtp(buf.subarray(offset).toString('utf8'), phone);
-    if (code) return code;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no "otp code issued" line for ${phone} in ${LOG} within ${timeoutMs} ms`);
-}
+const logSize = () => logSizeOf(LOG);
+const waitForOtp = (phone, offset, timeoutMs = TIMEOUT) => waitForOtpIn(LOG, phone, offset, timeoutMs);
 
 let browser;
 let context;
@@ -92,12 +51,7 @@ async function switchLanguage(tag) {
 
 describe('storefront', () => {
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launch();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     context.setDefaultTimeout(TIMEOUT);
     page = await context.newPage();

@@ -86,6 +86,8 @@ const STRINGS = {
     not_found_title: 'This page does not exist',
     not_found_hint: 'The link may be old or mistyped.',
     console_link: 'Staff console',
+    cart: 'Cart',
+    my_orders: 'My orders',
   },
   'zh-CN': {
     brand_tagline: '商城',
@@ -148,6 +150,8 @@ const STRINGS = {
     not_found_title: '页面不存在',
     not_found_hint: '链接可能已过期或有误。',
     console_link: '员工后台',
+    cart: '购物车',
+    my_orders: '我的订单',
   },
 };
 
@@ -201,7 +205,7 @@ export class ApiError extends Error {
   }
 }
 
-function newIdempotencyKey() {
+export function newIdempotencyKey() {
   if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   // crypto.randomUUID needs a secure context; plain-http hosts other than
   // localhost lack it, so build a v4 UUID from getRandomValues instead.
@@ -214,14 +218,15 @@ function newIdempotencyKey() {
 
 /**
  * Calls the API. Adds Accept-Language, the bearer token if signed in, and an
- * Idempotency-Key on mutating methods. Resolves to `{data, status, headers}`;
+ * Idempotency-Key on mutating methods (a fresh one unless `idempotencyKey`
+ * is given: see retryKey). Resolves to `{data, status, headers}`;
  * rejects with ApiError on a 4xx/5xx or when the server cannot be reached.
  */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+export async function api(path, { method = 'GET', body, signal, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json', 'Accept-Language': getLang() };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) headers['Idempotency-Key'] = newIdempotencyKey();
+  if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) headers['Idempotency-Key'] = idempotencyKey || newIdempotencyKey();
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
@@ -247,6 +252,26 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     throw new ApiError(res.status, code, message);
   }
   return { data, status: res.status, headers: res.headers };
+}
+
+/**
+ * One Idempotency-Key per intent (placing an order, ringing up a sale): a
+ * retry of the same request after no answer (network) or a 5xx sends the
+ * same key again, so it cannot make a second order. Any other answer, or a
+ * changed request, starts a new intent with a new key.
+ */
+export function retryKey() {
+  let key = null;
+  let sig = '';
+  return {
+    get(body) {
+      const s = JSON.stringify(body ?? null);
+      if (s !== sig) { key = null; sig = s; }
+      key = key || newIdempotencyKey();
+      return key;
+    },
+    settle(err) { if (!err || !(err.status === 0 || err.status >= 500)) key = null; },
+  };
 }
 
 // ------------------------------------------------------------------- money
@@ -346,12 +371,16 @@ export async function renderHeader() {
   });
 
   const account = h('div', { class: 'account', testid: 'account' });
+  const cartLink = h('a', { class: 'cart-link', href: '/cart.html', testid: 'cart-link', title: t('cart'), 'aria-label': t('cart') },
+    cartIcon(),
+    h('span', { class: 'cart-label' }, t('cart')),
+    h('span', { class: 'cart-count', testid: 'cart-count', hidden: true }, '0'));
   const inner = h('div', { class: 'container header-inner' },
     h('a', { class: 'logo', href: '/', testid: 'home-link' },
       h('span', { class: 'logo-mark', 'aria-hidden': 'true' }, 'S'),
       h('span', { class: 'logo-text' }, 'souk'),
       h('span', { class: 'logo-tag' }, t('brand_tagline'))),
-    h('nav', { class: 'header-actions' }, langSelect, account));
+    h('nav', { class: 'header-actions' }, langSelect, cartLink, account));
   header.replaceChildren(inner);
 
   const signInLink = () => {
@@ -372,20 +401,61 @@ export async function renderHeader() {
       try { await api('/api/v1/auth/logout', { method: 'POST' }); } catch { /* signed out locally anyway */ }
       setToken(null);
       account.replaceChildren(signInLink());
+      refreshCartCount();
       document.dispatchEvent(new CustomEvent('souk:signed-out'));
     });
     account.replaceChildren(
+      h('a', { class: 'orders-link', href: '/orders.html', testid: 'orders-link', title: t('my_orders'), 'aria-label': t('my_orders') },
+        h('span', { class: 'orders-icon', 'aria-hidden': 'true' }, '▤'), h('span', { class: 'orders-label' }, t('my_orders'))),
       h('span', { class: 'account-who', title: [me.display_name, me.phone].filter(Boolean).join(' · ') },
         h('span', { class: 'avatar', 'aria-hidden': 'true' }, '☺'),
         h('span', { class: 'sr-only' }, `${t('signed_in_as')} `),
         h('span', { testid: 'account-phone', 'data-phone': me.phone || '' }, maskPhone(me.phone) || me.display_name || `#${me.id}`)),
       signOut);
+    refreshCartCount();
     return me;
   } catch (e) {
     // 401 already dropped the token; any other failure: show sign-in anyway.
     account.replaceChildren(signInLink());
     return null;
   }
+}
+
+/** A cart drawn in SVG (emoji fonts are not everywhere). */
+export function cartIcon(cls = 'cart-icon') {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', cls);
+  svg.setAttribute('aria-hidden', 'true');
+  for (const [tag, attrs] of [
+    ['path', { d: 'M3 4h2.2l2.3 10.2a1.5 1.5 0 0 0 1.5 1.2h8.3a1.5 1.5 0 0 0 1.4-1.1L21 8H6.3' }],
+    ['circle', { cx: '9.5', cy: '19.5', r: '1.4' }],
+    ['circle', { cx: '17', cy: '19.5', r: '1.4' }],
+  ]) {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    svg.append(el);
+  }
+  return svg;
+}
+
+/**
+ * Shows the number of items in the buyer's cart on the header's cart link.
+ * Pass a CartOut to use it instead of fetching the cart again.
+ */
+export async function refreshCartCount(cart) {
+  const badge = document.querySelector('[data-testid="cart-count"]');
+  if (!badge) return;
+  if (!cart) {
+    if (!getToken()) { badge.hidden = true; return; }
+    try { ({ data: cart } = await api('/api/v1/cart')); } catch { badge.hidden = true; return; }
+  }
+  const n = (cart?.lines || []).reduce((sum, l) => sum + (Number(l.qty) || 0), 0);
+  badge.textContent = String(n);
+  badge.dataset.count = String(n);
+  badge.hidden = n === 0;
+  badge.closest('a')?.setAttribute('aria-label', `${t('cart')} (${n})`);
 }
 
 /** Reads one query-string parameter. */

@@ -1,6 +1,9 @@
 // Product page: translated title and description, media, attributes, and
 // a colour × size selector that shows the chosen SKU's code and price.
-import { ApiError, api, formatMoney, getLang, h, LANGS, param, productImage, renderHeader, showError, t, tint } from './app.js';
+import {
+  ApiError, api, clearError, formatMoney, getLang, getToken, h, LANGS, param, productImage, refreshCartCount, renderHeader, showError, t, tint,
+} from './app.js';
+import './commerce.js';
 import { translateDom } from './i18n-dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -95,6 +98,7 @@ function renderSelection() {
   } else {
     note.hidden = true;
   }
+  $('add-to-cart').disabled = !sku;
   for (const row of document.querySelectorAll('[data-testid="sku-row"]')) {
     const on = sku && row.dataset.skuId === String(sku.id);
     row.classList.toggle('is-selected', Boolean(on));
@@ -219,7 +223,39 @@ async function load() {
   }
 }
 
+/** Adds the chosen SKU to the buyer's cart (signing in first if needed). */
+async function addToCart(ev) {
+  ev.preventDefault();
+  const sku = findSku(state.color, state.size);
+  if (!sku) return;
+  if (!getToken()) {
+    location.assign(`/signin.html?next=${encodeURIComponent(location.pathname + location.search)}`);
+    return;
+  }
+  const button = $('add-to-cart');
+  const add = Math.max(1, Math.min(99, Math.trunc(Number($('add-qty').value)) || 1));
+  button.disabled = true;
+  button.textContent = t('adding');
+  clearError($('add-error'));
+  $('added').hidden = true;
+  try {
+    // The cart sets a line's quantity: add to what is already there.
+    const { data: cart } = await api('/api/v1/cart');
+    const have = cart.lines.find((l) => l.sku_id === sku.id)?.qty || 0;
+    const { data } = await api(`/api/v1/cart/lines/${sku.id}`, { method: 'PUT', body: { qty: have + add } });
+    refreshCartCount(data);
+    $('added').replaceChildren(t('added_to_cart', add), ' ', h('a', { href: '/cart.html', testid: 'view-cart' }, t('view_cart')));
+    $('added').hidden = false;
+  } catch (e) {
+    showError($('add-error'), e);
+  } finally {
+    button.disabled = false;
+    button.textContent = t('add_to_cart');
+  }
+}
+
 translateDom();
 renderHeader();
+$('add-form').addEventListener('submit', addToCart);
 document.addEventListener('souk:signed-out', () => renderHeader());
 load();

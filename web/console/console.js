@@ -13,6 +13,9 @@ extendStrings({
     console: 'Console',
     console_home: 'Home',
     stock_nav: 'Stock',
+    pos_nav: 'POS',
+    tile_pos: 'Point of sale',
+    tile_pos_hint: 'Sell in the store: scan, member and coupons, cash, card or QR, receipt.',
     storefront: 'Storefront',
     console_signin_title: 'Console sign-in',
     console_signin_lead: 'For the platform team, suppliers and store clerks.',
@@ -131,6 +134,9 @@ extendStrings({
     console: '管理后台',
     console_home: '首页',
     stock_nav: '库存',
+    pos_nav: '收银',
+    tile_pos: '门店收银',
+    tile_pos_hint: '门店销售：扫码、会员与优惠券、现金/刷卡/扫码支付、小票。',
     storefront: '商城',
     console_signin_title: '后台登录',
     console_signin_lead: '供平台运营、供应商和门店店员使用。',
@@ -288,7 +294,8 @@ export async function renderConsoleHeader({ requireSignIn = true, active = '' } 
   const account = h('div', { class: 'account', testid: 'account' });
   const nav = h('nav', { class: 'console-nav', 'aria-label': t('console') },
     h('a', { href: '/console/', class: active === 'home' ? 'is-active' : '', testid: 'nav-home' }, t('console_home')),
-    h('a', { href: '/console/stock.html', class: active === 'stock' ? 'is-active' : '', testid: 'nav-stock' }, t('stock_nav')));
+    h('a', { href: '/console/stock.html', class: active === 'stock' ? 'is-active' : '', testid: 'nav-stock' }, t('stock_nav')),
+    h('a', { href: '/console/pos.html', class: active === 'pos' ? 'is-active' : '', testid: 'nav-pos' }, t('pos_nav')));
   header.classList.add('console-header');
   header.replaceChildren(h('div', { class: 'container header-inner' },
     h('a', { class: 'logo', href: '/console/', testid: 'home-link' },

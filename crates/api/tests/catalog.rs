@@ -254,6 +254,17 @@ async fn variants_and_sku_codes(app: TestApp) {
     app.get("/api/v1/skus/by-code/%20", None)
         .await
         .expect_error(404, "not_found");
+
+    // By id (order lines name SKUs by id): the same answer as by code.
+    let by_id = app
+        .get(&format!("/api/v1/skus/{}", scan["sku"]["id"]), None)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(by_id, scan);
+    app.get("/api/v1/skus/999999999", None)
+        .await
+        .expect_error(404, "not_found");
 }
 
 /// A supplier must not be able to squat the code another product would be

@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_sku))
         .routes(routes!(set_sku_prices))
         .routes(routes!(sku_by_code))
+        .routes(routes!(get_sku))
 }
 
 /// The language a request asked for, among those `available`.
@@ -761,6 +762,32 @@ async fn sku_by_code(
     let available: Vec<Locale> = rec.texts.keys().copied().collect();
     let mut product = product_dto(&rec, pick_locale(&headers, &available));
     let idx = product.skus.iter().position(|x| x.id == sku.0).unwrap_or(0);
+    let sku = product.skus.swap_remove(idx);
+    product = product_dto(&rec, pick_locale(&headers, &available));
+    Ok(Json(ScannedSkuDto { sku, product }))
+}
+
+/// A SKU by its id with its product (order lines and carts name SKUs by id).
+#[utoipa::path(get, path = "/api/v1/skus/{id}", tag = "catalog", params(("id" = i64, Path)),
+    responses((status = 200, body = ScannedSkuDto), (status = 404, body = ErrorBody)))]
+async fn get_sku(
+    State(s): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ScannedSkuDto>> {
+    let rec = s
+        .services
+        .catalog
+        .product_of_sku(p.as_ref(), SkuId(id))
+        .await?;
+    let available: Vec<Locale> = rec.texts.keys().copied().collect();
+    let mut product = product_dto(&rec, pick_locale(&headers, &available));
+    let idx = product
+        .skus
+        .iter()
+        .position(|x| x.id == id)
+        .ok_or_else(|| souk_core::DomainError::not_found("The SKU"))?;
     let sku = product.skus.swap_remove(idx);
     product = product_dto(&rec, pick_locale(&headers, &available));
     Ok(Json(ScannedSkuDto { sku, product }))
