@@ -149,8 +149,15 @@ async fn cart_lines_codes_and_checkout(app: TestApp) {
         .await
         .expect_error(422, "empty_cart");
 
+    // A buyer who left the page gets the QR code again while it waits…
+    let pay_path = format!("/api/v1/payments/{}", co["payment"]["id"]);
+    let p = app.get(&pay_path, Some(&buyer)).await.expect(200).json();
+    assert_eq!(p["qr_payload"], co["next_action"]["qr_payload"], "{p}");
+    assert!(p["qr_payload"].as_str().unwrap().contains("amount=18500"));
     // Paying captures once; the ledger still balances (the coupon is the platform's cost).
     pay_by_qr(&app, &co).await;
+    let p = app.get(&pay_path, Some(&buyer)).await.expect(200).json();
+    assert!(p["qr_payload"].is_null(), "…and not once it is paid: {p}");
     trial_balance_is_zero(&app, &m.op).await;
     let o = app
         .get(

@@ -1171,6 +1171,21 @@ impl Orders {
         Ok((body, sig))
     }
 
+    /// The QR code a wallet payment still waiting for its payer shows (so a
+    /// buyer who left the page can pay later); `None` otherwise.
+    pub fn waiting_qr(&self, i: &IntentRow) -> Option<String> {
+        if i.state != IntentState::RequiresAction || !i.method.is_qr_wallet() {
+            return None;
+        }
+        match self
+            .provider(i.method)
+            .start(&i.provider_ref, i.amount_minor, i.currency)
+        {
+            NextAction::ScanQr { qr_payload } => Some(qr_payload),
+            _ => None,
+        }
+    }
+
     /// An intent by its provider reference (the sandbox wallet page uses it).
     pub async fn intent_by_ref(&self, provider_ref: &str) -> DomainResult<IntentRow> {
         repo::intent_by_ref(self.db.pool(), provider_ref)

@@ -139,7 +139,8 @@ impl Provider for SandboxQr {
         self.method
     }
     fn start(&self, provider_ref: &str, amount_minor: i64, currency: Currency) -> NextAction {
-        self.paid.insert(provider_ref.to_owned(), false);
+        // Showing the code again must not forget that the payer approved.
+        self.paid.entry(provider_ref.to_owned()).or_insert(false);
         NextAction::ScanQr {
             qr_payload: format!(
                 "souk-sandbox://{}/pay?ref={provider_ref}&amount={amount_minor}&currency={currency}",

@@ -183,6 +183,9 @@ pub struct PaymentOut {
     pub refunded_minor: i64,
     /// The reference the provider knows the payment by.
     pub provider_ref: String,
+    /// While a QR-wallet payment waits for the payer: what to show them again
+    /// (given by `GET /payments/{id}` only).
+    pub qr_payload: Option<String>,
 }
 
 pub(crate) fn payment_out(i: &IntentRow) -> PaymentOut {
@@ -195,6 +198,7 @@ pub(crate) fn payment_out(i: &IntentRow) -> PaymentOut {
         amount_minor: i.amount_minor,
         refunded_minor: i.refunded_minor,
         provider_ref: i.provider_ref.clone(),
+        qr_payload: None,
     }
 }
 
@@ -461,7 +465,9 @@ async fn get_payment(
         .orders
         .intent_visible(&p, PaymentIntentId(id))
         .await?;
-    Ok(Json(payment_out(&i)))
+    let mut out = payment_out(&i);
+    out.qr_payload = s.services.orders.waiting_qr(&i);
+    Ok(Json(out))
 }
 
 /// A clerk of the order's store (or an operator) confirms a cash or card
