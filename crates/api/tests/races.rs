@@ -2,8 +2,8 @@
 //! 50 concurrent requests released together, round after round
 //! (`SOUK_RACE_ROUNDS`, default 200), with zero double effects.
 //!
-//! 1. The last unit: 50 buyers reserve (even rounds) or check out (odd
-//!    rounds) one unit; exactly one gets it, the rest 409 `out_of_stock`.
+//! 1. The last unit: 50 buyers, half reserving and half checking out, for
+//!    one unit; exactly one gets it, the rest 409 `out_of_stock`.
 //! 2. A single-use coupon: 50 redemptions (clerks at the till and buyers
 //!    online); exactly one, the rest 409 `coupon_already_redeemed`.
 //! 3. One payment captured by 50 requests at once: webhook deliveries (distinct
@@ -77,10 +77,12 @@ async fn last_unit(app: TestApp) {
     let order = qr_checkout(sku, 1);
     for round in 0..rounds() {
         receive(&app, &m, sku, 1).await;
+        // Half reserve, half check out; who does which turns each round.
         let shots = buyers
             .iter()
-            .map(|b| {
-                if round % 2 == 0 {
+            .enumerate()
+            .map(|(i, b)| {
+                if (i + round) % 2 == 0 {
                     Shot::post("/api/v1/reservations", Some(b), &reserve)
                 } else {
                     Shot::post("/api/v1/checkout", Some(b), &order)
