@@ -1,6 +1,6 @@
 //! Omnichannel stock through HTTP: receive, reserve, commit, release, expiry,
-//! transfers, routing, the ledger rebuild, access, the last-unit race, and
-//! channel allocations.
+//! transfers, routing, the ledger rebuild, access and channel allocations.
+//! The last-unit race is in `races.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -467,45 +467,6 @@ async fn supplier_warehouses_hold_only_their_own_goods(app: TestApp) {
     )
     .await
     .expect(200);
-}
-
-/// 50 buyers released together for the last unit, round after round: exactly
-/// one wins each round, nobody gets a 5xx, and the figures stay consistent.
-async fn last_unit_race(app: TestApp) {
-    let m = market(&app).await;
-    let mut buyers = Vec::new();
-    for i in 0..50 {
-        buyers.push(app.buyer(&format!("+86136000{i:05}")).await);
-    }
-    let rounds = 20;
-    for round in 0..rounds {
-        receive(&app, &m, m.warehouse, 1).await;
-        let attempts = buyers
-            .iter()
-            .map(|b| reserve(&app, b, json!({"sku_id": m.sku, "qty": 1})));
-        let replies = futures::future::join_all(attempts).await;
-        let won = replies.iter().filter(|r| r.status.as_u16() == 201).count();
-        let lost = replies
-            .iter()
-            .filter(|r| r.status.as_u16() == 409 && r.code() == "out_of_stock")
-            .count();
-        assert_eq!((won, lost), (1, 49), "round {round}");
-    }
-    let levels = app
-        .get(&format!("/api/v1/stock?sku_id={}", m.sku), Some(&m.op))
-        .await
-        .expect(200)
-        .json();
-    let wh = &levels["items"][0];
-    assert_eq!(
-        (
-            wh["on_hand"].as_i64(),
-            wh["reserved"].as_i64(),
-            wh["available"].as_i64()
-        ),
-        (Some(rounds), Some(rounds), Some(0))
-    );
-    ledger_is_consistent(&app, &m.op).await;
 }
 
 const ROOM: &str = "livestream:room:42";
@@ -1046,5 +1007,4 @@ on_both_databases!(
     routing_transfers_and_pickup,
     only_managers_move_stock,
     supplier_warehouses_hold_only_their_own_goods,
-    last_unit_race,
 );

@@ -342,7 +342,22 @@ impl Coupons {
                 souk_core::coupon::CouponChannel::InStore => SaleChannel::InStore,
                 _ => SaleChannel::Online,
             });
-            check_redeemable(&campaign, &state, buyer, ch, currency, now)?;
+            if let Err(e) = check_redeemable(&campaign, &state, buyer, ch, currency, now) {
+                // The code was read before the campaign: the redemption that
+                // spent the campaign may have taken this very code in
+                // between. Then the code is the reason, as it would be for
+                // anyone asking after both reads.
+                if e.code == ErrorCode::CouponBudgetExhausted && row.single_use && !row.redeemed {
+                    let again = repo::code_by_text(self.db.pool(), &code).await?;
+                    if again.is_some_and(|c| c.redeemed) {
+                        return Err(DomainError::new(
+                            ErrorCode::CouponAlreadyRedeemed,
+                            "This coupon code has already been used.",
+                        ));
+                    }
+                }
+                return Err(e);
+            }
             let issued_at_ms = match (row.single_use, buyer) {
                 (false, Some(b)) => repo::claimed_at(self.db.pool(), campaign.id, b)
                     .await?
