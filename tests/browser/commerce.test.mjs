@@ -169,6 +169,20 @@ describe('commerce', () => {
     await shot('06-order-cancelled');
   });
 
+  test('an unpaid wallet order is paid later from its page', async () => {
+    const token = await page.evaluate(() => localStorage.getItem('souk.token'));
+    const { order } = await apiCall(BASE, '/api/v1/checkout', {
+      method: 'POST', token,
+      body: { lines: [{ sku_id: fx.online.skus[0].id, qty: 1 }], fulfilment: { type: 'deliver', region: 'Shanghai' }, payment_method: 'alipay' },
+    });
+    await page.goto(`${BASE}/order.html?id=${order.id}`);
+    await page.locator(tid('pay-now')).click();
+    assert.match(await page.locator(tid('qr-payload')).innerText(), /^souk-sandbox:\/\/alipay\//);
+    await page.locator(tid('sandbox-approve')).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="order-state"]')?.dataset.state === 'paid', null, { timeout: 30_000 });
+    assert.equal(await page.locator(tid('pay-now')).count(), 0, 'nothing left to pay');
+  });
+
   test('the buyer adds a SKU to the cart from the product page; the header counts it', async () => {
     const product = fx.online.product;
     await page.goto(`${BASE}/product.html?id=${product.id}`);

@@ -4,8 +4,8 @@ import {
   ApiError, api, clearError, getToken, h, param, placeholder, productImage, renderHeader, showError, t, tint,
 } from './app.js';
 import {
-  CANCELLABLE, channelLabel, commandLabel, formatTime, methodLabel, money, paymentStateLabel, skuInfo, skuTitle, stateBadge, stateLabel,
-  totalsList,
+  CANCELLABLE, channelLabel, commandLabel, formatTime, methodLabel, money, paymentStateLabel, qrPanel, skuInfo, skuTitle, stateBadge,
+  stateLabel, totalsList,
 } from './commerce.js';
 import { translateDom } from './i18n-dom.js';
 
@@ -112,6 +112,7 @@ function render(o) {
   renderPayments(o);
   renderHistory(o);
   renderCancel(o);
+  renderPayLater(o);
   if (o.channel === 'pos' && $('receipt-box').hidden) loadReceipt(o.id);
   $('loading').hidden = true;
   $('order').hidden = false;
@@ -119,6 +120,33 @@ function render(o) {
   // Waiting for a wallet's confirmation: look again now and then.
   clearTimeout(pollTimer);
   if (o.state === 'pending_payment' && polls++ < MAX_POLLS) pollTimer = setTimeout(load, 2000);
+}
+
+/**
+ * An unpaid wallet payment can be paid from here later: the server shows its
+ * QR code again (`qr_payload`), behind a "Pay now" button.
+ */
+async function renderPayLater(o) {
+  const slot = $('pay-slot');
+  const waiting = o.state === 'pending_payment'
+    && o.payments.find((p) => p.state === 'requires_action' && ['alipay', 'wechat_pay'].includes(p.method));
+  if (!waiting) {
+    slot.hidden = true;
+    return;
+  }
+  if (!slot.hidden) return; // already offered, or being paid
+  let payment;
+  try {
+    ({ data: payment } = await api(`/api/v1/payments/${waiting.id}`));
+  } catch { return; }
+  if (!payment.qr_payload) return;
+  const pay = h('button', { type: 'button', class: 'btn btn-primary', testid: 'pay-now' }, t('pay_now'));
+  pay.addEventListener('click', async () => {
+    await qrPanel(slot, payment, { qr_payload: payment.qr_payload });
+    load();
+  });
+  slot.replaceChildren(pay);
+  slot.hidden = false;
 }
 
 /** A till sale's printed receipt (the member may read it too). */
