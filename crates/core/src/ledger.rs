@@ -95,6 +95,9 @@ pub enum TxnKind {
     Capture,
     Refund,
     RefundPayout,
+    /// Money a provider took after the payment was voided (a QR wallet
+    /// confirming a cancelled order): received and owed straight back.
+    LatePayment,
 }
 
 impl TxnKind {
@@ -103,6 +106,7 @@ impl TxnKind {
             TxnKind::Capture => "capture",
             TxnKind::Refund => "refund",
             TxnKind::RefundPayout => "refund_payout",
+            TxnKind::LatePayment => "late_payment",
         }
     }
 }
@@ -332,6 +336,54 @@ pub fn refund_postings(
     Ok((refund, payout))
 }
 
+/// A payment that arrived after its intent was voided, given straight back.
+/// Nothing was sold, so no supplier, revenue or coupon account moves.
+///
+/// Returns two transactions: the late payment (`buyer_payments_clearing`
+/// debited with the money received, `refunds` credited: it is owed back) and
+/// its payout (`refunds` against buyer clearing, as the provider sends the
+/// money back). Together they leave every account where it was.
+pub fn late_payment_postings(
+    currency: Currency,
+    amount: i64,
+) -> DomainResult<(Transaction, Transaction)> {
+    if amount <= 0 {
+        return Err(DomainError::new(
+            ErrorCode::InvalidAmount,
+            "A late payment is more than zero.",
+        ));
+    }
+    let pair = |kind, account_in, account_out| {
+        Transaction::balanced(
+            kind,
+            vec![
+                Posting {
+                    account: account_in,
+                    currency,
+                    amount_minor: amount,
+                },
+                Posting {
+                    account: account_out,
+                    currency,
+                    amount_minor: -amount,
+                },
+            ],
+        )
+    };
+    Ok((
+        pair(
+            TxnKind::LatePayment,
+            LedgerAccount::BuyerPaymentsClearing,
+            LedgerAccount::Refunds,
+        )?,
+        pair(
+            TxnKind::RefundPayout,
+            LedgerAccount::Refunds,
+            LedgerAccount::BuyerPaymentsClearing,
+        )?,
+    ))
+}
+
 /// Balances per (currency, account) of a set of postings: a trial balance.
 pub fn trial_balance(
     postings: impl IntoIterator<Item = Posting>,
@@ -408,6 +460,44 @@ mod tests {
         assert!(refund_postings(&s, 60, 41).is_err());
         assert!(refund_postings(&s, 0, 0).is_err());
         assert!(refund_postings(&s, 60, 40).is_ok());
+    }
+
+    #[test]
+    fn a_late_payment_comes_in_and_goes_straight_back_out() {
+        let r = late_payment_postings(Currency::Cny, 12_345);
+        assert!(r.is_ok(), "{r:?}");
+        let Ok((late, payout)) = r else { return };
+        assert_eq!(late.kind, TxnKind::LatePayment);
+        assert_eq!(payout.kind, TxnKind::RefundPayout);
+        let bal = |t: &Transaction, a| {
+            t.postings
+                .iter()
+                .filter(|p| p.account == a && p.currency == Currency::Cny)
+                .map(|p| p.amount_minor)
+                .sum::<i64>()
+        };
+        // Money in: clearing debited, owed back to the buyer.
+        assert_eq!(bal(&late, LedgerAccount::BuyerPaymentsClearing), 12_345);
+        assert_eq!(bal(&late, LedgerAccount::Refunds), -12_345);
+        assert_eq!(late.postings.len(), 2);
+        // Money out: the refund is paid out of clearing.
+        assert_eq!(bal(&payout, LedgerAccount::Refunds), 12_345);
+        assert_eq!(bal(&payout, LedgerAccount::BuyerPaymentsClearing), -12_345);
+        assert_eq!(payout.postings.len(), 2);
+        for t in [&late, &payout] {
+            assert!(sums(&t.postings)
+                .map(|m| m.values().all(|v| *v == 0))
+                .unwrap_or(false));
+        }
+        // Together they leave nothing behind, and touch no sales account.
+        let tb = trial_balance(late.postings.iter().chain(&payout.postings).copied());
+        assert!(tb.is_ok_and(|tb| tb.len() == 2 && tb.values().all(|v| *v == 0)));
+        for bad in [0, -1] {
+            assert_eq!(
+                late_payment_postings(Currency::Cny, bad).map_err(|e| e.code),
+                Err(ErrorCode::InvalidAmount)
+            );
+        }
     }
 
     #[derive(Debug, Clone)]

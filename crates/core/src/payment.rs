@@ -6,6 +6,12 @@
 //! decided here; the service applies it with a compare-and-set on the stored
 //! state, so the webhook, the buyer's return and a clerk racing each other
 //! can capture once only.
+//!
+//! A QR wallet may confirm a payment after souk voided its intent (the order
+//! was cancelled, or left unpaid past the window): the payer's money was
+//! taken anyway. That late payment is given back at once, in full: the
+//! intent goes `voided → refunded` ([`IntentCommand::RefundLate`], chosen by
+//! [`on_paid`]) and the order stays cancelled.
 
 use crate::error::{DomainError, DomainResult, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -110,6 +116,20 @@ pub enum IntentCommand {
     Refund {
         amount_minor: i64,
     },
+    /// The provider took the money after the intent was voided: it is
+    /// refunded in full at once (`voided → refunded`), never captured.
+    RefundLate,
+}
+
+/// What the provider's word that the payer paid (a webhook, the buyer's
+/// return) asks of an intent in `state`: a capture, or, when the intent was
+/// voided meanwhile, a late refund. Whether it is still allowed is
+/// [`decide`]'s answer.
+pub fn on_paid(state: IntentState) -> IntentCommand {
+    match state {
+        IntentState::Voided => IntentCommand::RefundLate,
+        _ => IntentCommand::Capture,
+    }
 }
 
 /// The intent's figures a decision needs.
@@ -159,6 +179,14 @@ pub fn decide(f: IntentFigures, cmd: IntentCommand) -> DomainResult<IntentChange
         IntentCommand::Void => match f.state {
             S::RequiresAction | S::Authorised => Ok(change(S::Voided, 0)),
             s => Err(illegal(s, "voided")),
+        },
+        IntentCommand::RefundLate => match f.state {
+            S::Voided => Ok(change(S::Refunded, f.amount_minor)),
+            S::Refunded => Err(DomainError::new(
+                ErrorCode::IllegalTransition,
+                "This payment was already refunded.",
+            )),
+            s => Err(illegal(s, "refunded as a late payment")),
         },
         IntentCommand::Refund { amount_minor } => {
             if !f.state.is_captured() {
@@ -231,6 +259,44 @@ mod tests {
             IntentCommand::Refund { amount_minor: 1 }
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_late_payment_on_a_voided_intent_is_refunded_in_full_once() {
+        assert_eq!(
+            on_paid(IntentState::Voided),
+            IntentCommand::RefundLate,
+            "voided: the money goes back"
+        );
+        for s in [
+            IntentState::RequiresAction,
+            IntentState::Authorised,
+            IntentState::Captured,
+            IntentState::PartiallyRefunded,
+            IntentState::Refunded,
+        ] {
+            assert_eq!(on_paid(s), IntentCommand::Capture, "{s:?}");
+        }
+        let r = decide(f(IntentState::Voided, 0), IntentCommand::RefundLate);
+        assert_eq!(
+            r.map(|c| (c.from, c.to, c.refunded_minor)),
+            Ok((IntentState::Voided, IntentState::Refunded, 1000))
+        );
+        // Once only, and never from any other state.
+        for s in IntentState::ALL
+            .iter()
+            .copied()
+            .filter(|s| *s != IntentState::Voided)
+        {
+            let r = decide(f(s, 0), IntentCommand::RefundLate);
+            assert_eq!(
+                r.map_err(|e| e.code),
+                Err(ErrorCode::IllegalTransition),
+                "{s:?}"
+            );
+        }
+        // A voided intent is still never captured.
+        assert!(decide(f(IntentState::Voided, 0), IntentCommand::Capture).is_err());
     }
 
     #[test]

@@ -178,6 +178,11 @@ pub struct Checkout {
 pub enum WebhookOutcome {
     Captured,
     AlreadyCaptured,
+    /// The payment came after its intent was voided (the order was
+    /// cancelled): the money was refunded in full at once.
+    RefundedLate,
+    /// The payment was already refunded (a late payment handled before).
+    AlreadyRefunded,
     Duplicate,
     Ignored,
 }
@@ -187,10 +192,23 @@ impl WebhookOutcome {
         match self {
             WebhookOutcome::Captured => "captured",
             WebhookOutcome::AlreadyCaptured => "already_captured",
+            WebhookOutcome::RefundedLate => "refunded_late",
+            WebhookOutcome::AlreadyRefunded => "already_refunded",
             WebhookOutcome::Duplicate => "duplicate",
             WebhookOutcome::Ignored => "ignored",
         }
     }
+}
+
+/// What the provider's word that the payer paid did to an intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirmed {
+    /// Captured now: the order is paid.
+    Captured(OrderId),
+    /// The intent was voided: the money went straight back.
+    RefundedLate,
+    /// Handled before (captured, or refunded late); the intent is in this state.
+    Already(IntentState),
 }
 
 /// A trial balance: per currency, per account; each currency sums to zero.
@@ -667,6 +685,99 @@ impl Orders {
         self.intent_row(id).await
     }
 
+    /// The provider says the payer paid (its webhook, or the buyer's return):
+    /// capture the intent, or, if it was voided meanwhile (the order was
+    /// cancelled), refund the late payment at once. Either happens once: a
+    /// compare-and-set on the intent's state decides, and the loser of a race
+    /// learns what the winner did (`Already`). Inside the caller's write
+    /// transaction; nothing is written unless it returns `Captured` or
+    /// `RefundedLate`.
+    async fn confirm_in(
+        &self,
+        tx: &mut souk_store::WriteTx,
+        id: PaymentIntentId,
+        source: &str,
+        actor: Option<AccountId>,
+    ) -> DomainResult<Confirmed> {
+        let i = repo::intent(&mut **tx, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The payment"))?;
+        if pay::on_paid(i.state) == IntentCommand::Capture {
+            match self.capture_in(tx, id, source, actor).await {
+                Ok(order_id) => return Ok(Confirmed::Captured(order_id)),
+                // The failed capture wrote nothing before its CAS.
+                Err(e) if e.code == ErrorCode::AlreadyCaptured => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // Either voided when read, or the capture's CAS lost: to another
+        // capture, or to a cancellation that voided the intent meanwhile.
+        let i = repo::intent(&mut **tx, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The payment"))?;
+        if pay::on_paid(i.state) == IntentCommand::RefundLate
+            && self.refund_late_in(tx, &i, source, actor).await?
+        {
+            return Ok(Confirmed::RefundedLate);
+        }
+        let now = repo::intent(&mut **tx, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("The payment"))?;
+        Ok(Confirmed::Already(now.state))
+    }
+
+    /// A payment taken after its intent was voided goes straight back, in
+    /// full: `voided → refunded` by compare-and-set (false: another request
+    /// did it first, nothing written), the provider's refund, two payment
+    /// events (the money in, the money out) and the ledger's late payment
+    /// and payout. The order stays cancelled; no stock, coupon or member
+    /// spend moves.
+    async fn refund_late_in(
+        &self,
+        tx: &mut souk_store::WriteTx,
+        i: &IntentRow,
+        source: &str,
+        actor: Option<AccountId>,
+    ) -> DomainResult<bool> {
+        let now = self.clock.now_ms();
+        let change = pay::decide(figures(i), IntentCommand::RefundLate)?;
+        if !repo::move_intent(tx, i.id, change.from, change.to, change.refunded_minor, now).await? {
+            return Ok(false);
+        }
+        self.provider(i.method)
+            .refund(&i.provider_ref, i.amount_minor)?;
+        repo::insert_payment_event(
+            tx,
+            i.id,
+            change.from,
+            change.from,
+            i.amount_minor,
+            &format!("{source}_late"),
+            actor,
+            now,
+        )
+        .await?;
+        repo::insert_payment_event(
+            tx,
+            i.id,
+            change.from,
+            change.to,
+            i.amount_minor,
+            "refund_late",
+            actor,
+            now,
+        )
+        .await?;
+        repo::add_order_money(tx, i.order_id, i.amount_minor, i.amount_minor).await?;
+        let (late, payout) = ledger::late_payment_postings(i.currency, i.amount_minor)?;
+        for t in [late, payout] {
+            repo::insert_txn(tx, t.kind, Some(i.order_id), Some(i.id), &t.postings, now).await?;
+        }
+        tracing::info!(order = %i.order_id, payment = %i.id, amount_minor = i.amount_minor,
+            "payment confirmed after its order was cancelled; refunded in full");
+        Ok(true)
+    }
+
     /// The capture itself, inside the caller's write transaction.
     async fn capture_in(
         &self,
@@ -1074,11 +1185,15 @@ impl Orders {
         if self.provider(i.method).status(&i.provider_ref) != ProviderStatus::Paid {
             return Ok(i);
         }
-        match self.capture(id, "return", Some(p.account_id)).await {
-            Ok(i) => Ok(i),
-            Err(e) if e.code == ErrorCode::AlreadyCaptured => self.intent_row(id).await,
-            Err(e) => Err(e),
+        let mut tx = self.db.begin_write().await?;
+        let done = self
+            .confirm_in(&mut tx, id, "return", Some(p.account_id))
+            .await?;
+        souk_store::commit(tx).await?;
+        if let Confirmed::Captured(order_id) = done {
+            self.after_capture(order_id).await;
         }
+        self.intent_row(id).await
     }
 
     /// A provider's webhook: verified, deduplicated by event id, captured once.
@@ -1115,13 +1230,11 @@ impl Orders {
         let outcome = if ev.kind != "payment.succeeded" {
             WebhookOutcome::Ignored
         } else {
-            match self.capture_in(&mut tx, i.id, "webhook", None).await {
-                Ok(_) => WebhookOutcome::Captured,
-                Err(e) if e.code == ErrorCode::AlreadyCaptured => {
-                    // Undo nothing: the failed capture wrote nothing before the CAS.
-                    WebhookOutcome::AlreadyCaptured
-                }
-                Err(e) => return Err(e),
+            match self.confirm_in(&mut tx, i.id, "webhook", None).await? {
+                Confirmed::Captured(_) => WebhookOutcome::Captured,
+                Confirmed::RefundedLate => WebhookOutcome::RefundedLate,
+                Confirmed::Already(IntentState::Refunded) => WebhookOutcome::AlreadyRefunded,
+                Confirmed::Already(_) => WebhookOutcome::AlreadyCaptured,
             }
         };
         if !repo::record_delivery(

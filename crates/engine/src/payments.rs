@@ -113,11 +113,12 @@ impl Provider for SandboxTerminal {
 }
 
 /// The QR wallet sandbox (one instance per wallet: Alipay, WeChat Pay). It
-/// remembers which payments the payer confirmed; the webhook it sends is
-/// signed like a real provider's.
+/// remembers which payments the payer confirmed and how much it paid back;
+/// the webhook it sends is signed like a real provider's.
 pub struct SandboxQr {
     method: Method,
     paid: DashMap<String, bool>,
+    refunded: DashMap<String, i64>,
 }
 
 impl SandboxQr {
@@ -125,7 +126,13 @@ impl SandboxQr {
         SandboxQr {
             method,
             paid: DashMap::new(),
+            refunded: DashMap::new(),
         }
+    }
+
+    /// What the sandbox paid back to the payer of this payment so far.
+    pub fn refunded_minor(&self, provider_ref: &str) -> i64 {
+        self.refunded.get(provider_ref).map(|v| *v).unwrap_or(0)
     }
 
     /// The payer scanned and approved in the wallet.
@@ -157,7 +164,8 @@ impl Provider for SandboxQr {
     fn capture(&self, _: &str, _: i64) -> DomainResult<()> {
         Ok(())
     }
-    fn refund(&self, _: &str, _: i64) -> DomainResult<()> {
+    fn refund(&self, provider_ref: &str, amount_minor: i64) -> DomainResult<()> {
+        *self.refunded.entry(provider_ref.to_owned()).or_insert(0) += amount_minor;
         Ok(())
     }
     fn void(&self, _: &str) -> DomainResult<()> {

@@ -420,7 +420,8 @@ async fn transition(
 
 #[derive(Serialize, ToSchema)]
 pub struct PostingOut {
-    /// `capture`, `refund` or `refund_payout` (per order) — or empty in a trial balance.
+    /// `capture`, `refund`, `refund_payout` or `late_payment` (a payment that
+    /// came after the order was cancelled) per order — or empty in a trial balance.
     pub kind: String,
     /// e.g. `supplier_payable:3`, `platform_revenue`.
     pub account: String,
@@ -489,7 +490,8 @@ async fn confirm_payment(
 }
 
 /// The buyer is back from the wallet app: the server asks the provider and
-/// captures if it was paid (never twice, whatever the webhook does).
+/// captures if it was paid (never twice, whatever the webhook does). If the
+/// order was cancelled meanwhile, the payment is refunded instead (once).
 #[utoipa::path(post, path = "/api/v1/payments/{id}/return", tag = "payments", security(("bearer" = [])),
     responses((status = 200, body = PaymentOut), (status = 404, body = ErrorBody)))]
 async fn payment_return(
@@ -532,7 +534,9 @@ async fn refund_payment(
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookOut {
-    /// `captured`, `already_captured`, `duplicate` or `ignored`.
+    /// `captured`, `already_captured`, `refunded_late` (the payment came
+    /// after the order was cancelled: it was refunded in full at once),
+    /// `already_refunded`, `duplicate` or `ignored`.
     pub outcome: String,
 }
 
