@@ -207,6 +207,28 @@ async fn members_coupons_card_and_qr(app: TestApp) {
         .json();
     assert_eq!(r["payment_state"], "captured");
 
+    // The sandbox terminal declines totals ending in 13 minor units: the sale
+    // is called off at once and nothing leaves the shelf.
+    let odd = shared_coupon(
+        &app,
+        &m.op,
+        json!({"channel": "in_store", "discount": {"type": "amount_off", "amount_minor": 87}}),
+    )
+    .await;
+    let mut declined = sale(m.store, m.sku, 1, "card_terminal");
+    declined["codes"] = json!([odd]);
+    app.post("/api/v1/pos/sales", Some(&clerk), declined)
+        .await
+        .expect_error(409, "payment_declined");
+    assert_eq!(shelf(&app, &m.op, m.sku, m.store).await, (3, 0));
+    let latest = app
+        .get("/api/v1/orders", Some(&clerk))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(latest["items"][0]["state"], "cancelled", "{latest}");
+    assert_eq!(latest["items"][0]["payments"][0]["state"], "voided");
+
     // An abandoned QR sale, cancelled: the goods go back on the shelf.
     let q = app
         .post(

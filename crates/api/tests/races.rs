@@ -11,6 +11,9 @@
 //!    and repeated event ids) and buyer returns; exactly one capture.
 //! 4. The same at the till: 50 confirmations of one cash payment by clerks
 //!    and operators; one 200, the rest 409 `already_captured`.
+//! 5. Cancel racing the payment: 25 buyer cancels and 25 wallet confirmations
+//!    of one order at once. Whoever wins, the order ends cancelled and the
+//!    wallet has paid back exactly what it took, once, with the ledger at zero.
 //!
 //! No reply may be a 5xx, and every reply must be one the race expects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -433,9 +436,89 @@ async fn till_confirmation(app: TestApp) {
     }
 }
 
+async fn cancel_racing_the_payment(app: TestApp) {
+    let m = market(&app).await;
+    let rounds = rounds();
+    let sku = fresh_sku(&app, &m, "Cancelled Dress").await;
+    receive(&app, &m, sku, rounds as i64).await;
+    let buyer = app.buyer("+8613620000002").await;
+    let mut orders = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        orders.push(checkout(&app, &buyer, qr_checkout(sku, 1)).await);
+    }
+    let racers = Racers::connect(&app, RACERS).await;
+    for (round, c) in orders.iter().enumerate() {
+        let pay = c["payment"]["id"].as_i64().unwrap();
+        let amount = c["payment"]["amount_minor"].as_i64().unwrap();
+        let cancel_path = format!("/api/v1/orders/{}/cancel", c["order"]["id"]);
+        let events: Vec<(String, String)> = (0..RACERS / 2)
+            .map(|e| signed_event(&app, &format!("evt_cancel_{round}_{e}"), &c["payment"]))
+            .collect();
+        // The wallet has taken the money; its confirmations race the buyer's cancels.
+        app.services
+            .orders
+            .sandbox_qr(souk_core::payment::Method::Alipay)
+            .unwrap()
+            .payer_approves(c["payment"]["provider_ref"].as_str().unwrap());
+        let shots = (0..RACERS)
+            .map(|i| {
+                if (i + round) % 2 == 0 {
+                    Shot::post(&cancel_path, Some(&buyer), &json!({}))
+                } else {
+                    let (body, sig) = &events[i / 2];
+                    Shot::webhook("alipay", body, sig)
+                }
+            })
+            .collect();
+        let replies = racers.fire(shots).await;
+        for r in &replies {
+            let o = outcome(r);
+            assert!(
+                ["200", "409 illegal_transition",].contains(&o.as_str()),
+                "round {round}: {o} {:?}",
+                r.json()
+            );
+        }
+        let o = app
+            .get(
+                &format!("/api/v1/orders/{}", c["order"]["id"]),
+                Some(&buyer),
+            )
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(o["state"], "cancelled", "round {round}: {o}");
+        // Paid back exactly what was taken, once — by a refund after a
+        // capture, or by a late refund after the void.
+        let refunded = app
+            .services
+            .orders
+            .sandbox_qr(souk_core::payment::Method::Alipay)
+            .unwrap()
+            .refunded_minor(c["payment"]["provider_ref"].as_str().unwrap());
+        assert_eq!(refunded, amount, "round {round}: the wallet paid back");
+        let p = app
+            .get(&format!("/api/v1/payments/{pay}"), Some(&buyer))
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(p["state"], "refunded", "round {round}: {p}");
+        assert_eq!(p["refunded_minor"].as_i64(), Some(amount));
+        let txns = count(
+            &app,
+            "SELECT COUNT(*) FROM ledger_txns WHERE intent_id = $1 AND kind IN ('capture', 'late_payment')",
+            pay,
+        )
+        .await;
+        assert_eq!(txns, 1, "round {round}: the money came in once");
+    }
+    trial_balance_is_zero(&app, &m.op).await;
+}
+
 on_both_databases!(
     last_unit,
     single_use_coupon,
     concurrent_capture,
-    till_confirmation
+    till_confirmation,
+    cancel_racing_the_payment,
 );

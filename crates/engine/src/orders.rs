@@ -126,6 +126,19 @@ pub struct Receipt {
     pub member_tier: Option<souk_core::tier::TierLevel>,
 }
 
+/// A call to a payment provider, made once the transaction's writes passed.
+enum ProviderCall {
+    Void {
+        method: Method,
+        provider_ref: String,
+    },
+    Refund {
+        method: Method,
+        provider_ref: String,
+        amount_minor: i64,
+    },
+}
+
 /// Whose prices: the member (tier discount), their coupon codes, where.
 struct PriceFor<'a> {
     member: Option<AccountId>,
@@ -908,9 +921,18 @@ impl Orders {
             .await?
             .ok_or_else(|| DomainError::not_found("The payment"))?;
         let order_id = i.order_id;
+        let mut calls = Vec::new();
         let o = self
-            .refund_in(&mut tx, &i, amount_minor, Some(p.account_id), true)
+            .refund_in(
+                &mut tx,
+                &i,
+                amount_minor,
+                Some(p.account_id),
+                true,
+                &mut calls,
+            )
             .await?;
+        self.call_providers(calls)?;
         souk_store::commit(tx).await?;
         if o == OrderState::Refunded {
             let lines = repo::lines(self.db.pool(), order_id).await?;
@@ -928,6 +950,7 @@ impl Orders {
         amount_minor: i64,
         actor: Option<AccountId>,
         move_order: bool,
+        calls: &mut Vec<ProviderCall>,
     ) -> DomainResult<OrderState> {
         let now = self.clock.now_ms();
         let change = pay::decide(figures(i), IntentCommand::Refund { amount_minor })?;
@@ -937,8 +960,11 @@ impl Orders {
                 "The payment changed meanwhile; retry.",
             ));
         }
-        self.provider(i.method)
-            .refund(&i.provider_ref, amount_minor)?;
+        calls.push(ProviderCall::Refund {
+            method: i.method,
+            provider_ref: i.provider_ref.clone(),
+            amount_minor,
+        });
         repo::insert_payment_event(
             tx,
             i.id,
@@ -1021,6 +1047,9 @@ impl Orders {
             .await?
             .ok_or_else(|| DomainError::not_found("The order"))?;
         let next = order::decide(o.state, OrderCommand::Cancel)?;
+        // The providers are called only once every write here has passed its
+        // compare-and-set: a cancel that loses a race gives no money back.
+        let mut calls = Vec::new();
         for i in repo::intents_of_order(&mut *tx, id).await? {
             match i.state {
                 IntentState::RequiresAction | IntentState::Authorised => {
@@ -1031,14 +1060,18 @@ impl Orders {
                             "The payment changed meanwhile; retry.",
                         ));
                     }
-                    self.provider(i.method).void(&i.provider_ref)?;
+                    calls.push(ProviderCall::Void {
+                        method: i.method,
+                        provider_ref: i.provider_ref.clone(),
+                    });
                     repo::insert_payment_event(&mut tx, i.id, c.from, c.to, 0, "void", actor, now)
                         .await?;
                 }
                 s if s.is_captured() => {
                     let left = i.amount_minor - i.refunded_minor;
                     if left > 0 {
-                        self.refund_in(&mut tx, &i, left, actor, false).await?;
+                        self.refund_in(&mut tx, &i, left, actor, false, &mut calls)
+                            .await?;
                     }
                 }
                 _ => {}
@@ -1053,6 +1086,7 @@ impl Orders {
         repo::insert_event(&mut tx, id, Some(o.state), next, "cancel", actor, note, now).await?;
         // The buyer gets their coupons back with a cancelled order.
         self.coupons.void_order_in(&mut tx, &coupon_ref(id)).await?;
+        self.call_providers(calls)?;
         souk_store::commit(tx).await?;
         let lines = repo::lines(self.db.pool(), id).await?;
         if o.channel == Channel::Pos {
@@ -1061,6 +1095,25 @@ impl Orders {
         } else {
             self.release_all(lines.iter().map(|l| l.reservation_id).collect())
                 .await;
+        }
+        Ok(())
+    }
+
+    /// Tells the providers what a transaction decided, after its last
+    /// compare-and-set and before its commit (an error rolls it back).
+    fn call_providers(&self, calls: Vec<ProviderCall>) -> DomainResult<()> {
+        for c in calls {
+            match c {
+                ProviderCall::Void {
+                    method,
+                    provider_ref,
+                } => self.provider(method).void(&provider_ref)?,
+                ProviderCall::Refund {
+                    method,
+                    provider_ref,
+                    amount_minor,
+                } => self.provider(method).refund(&provider_ref, amount_minor)?,
+            }
         }
         Ok(())
     }

@@ -135,8 +135,20 @@ impl Orders {
         );
         if matches!(req.method, Method::Cash | Method::CardTerminal) {
             // The clerk holds the cash, or the terminal approved: settle now.
-            self.capture(intent_id, req.method.as_str(), Some(p.account_id))
-                .await?;
+            if let Err(e) = self
+                .capture(intent_id, req.method.as_str(), Some(p.account_id))
+                .await
+            {
+                // Declined at the terminal: the sale is called off and the
+                // goods go back on the shelf, so the clerk can try another way.
+                if let Err(c) = self
+                    .cancel_order(order_id, Some(p.account_id), "payment declined at the till")
+                    .await
+                {
+                    tracing::error!(order = %order_id, error = %c, "declined till sale not called off");
+                }
+                return Err(e);
+            }
             next_action = NextAction::None;
         }
         let intent = self.intent_row(intent_id).await?;
