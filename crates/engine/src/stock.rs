@@ -547,10 +547,7 @@ impl Owner {
     }
 
     async fn write(&self, batch: &Batch) -> DomainResult<()> {
-        let mut tx = self.db.begin_write().await?;
-        repo::write_batch(&mut tx, batch).await?;
-        souk_store::commit(tx).await?;
-        Ok(())
+        Ok(repo::commit_batch(&self.db, batch).await?)
     }
 
     fn absorb(&mut self, d: Draft) {

@@ -13,7 +13,10 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 pub struct SqlBuilder {
     pub text: String,
     pub args: AnyArguments<'static>,
+    /// Arguments added.
     n: usize,
+    /// Placeholders written by [`SqlBuilder::row`].
+    placed: usize,
 }
 
 impl SqlBuilder {
@@ -22,7 +25,36 @@ impl SqlBuilder {
             text: text.to_owned(),
             args: AnyArguments::default(),
             n: 0,
+            placed: 0,
         }
+    }
+
+    /// Writes row `i` of a multi-row `VALUES` list: `($k, …)` with `cols`
+    /// placeholders numbered on from the last row's; add its values with
+    /// [`SqlBuilder::arg`], in column order. No string is made per placeholder.
+    pub fn row(&mut self, i: usize, cols: usize) {
+        use std::fmt::Write;
+        if i > 0 {
+            self.text.push_str(", ");
+        }
+        self.text.push('(');
+        for c in 0..cols {
+            self.placed += 1;
+            let sep = if c == 0 { "" } else { ", " };
+            // Writing into a String cannot fail.
+            let _ = write!(self.text, "{sep}${}", self.placed);
+        }
+        self.text.push(')');
+    }
+
+    /// Adds a value whose placeholder is already in the text.
+    pub fn arg<T>(&mut self, v: T) -> StoreResult<()>
+    where
+        T: 'static + Send + sqlx::Encode<'static, Any> + sqlx::Type<Any>,
+    {
+        self.args.add(v).map_err(|e| corrupt(e.to_string()))?;
+        self.n += 1;
+        Ok(())
     }
 
     pub fn bind<T>(&mut self, v: T) -> StoreResult<String>
@@ -48,6 +80,72 @@ impl SqlBuilder {
         }
         positional(&self.text, self.n).unwrap_or_else(|| self.text.clone())
     }
+}
+
+/// Runs `statements` in order on `conn`. On SQLite they go as one script in
+/// one call (sqlx binds a script's `?` in order across its statements), so
+/// a stock batch costs one hand-off to sqlx's SQLite thread instead of one
+/// per statement; PostgreSQL takes one statement with parameters at a time.
+pub async fn execute_all(
+    conn: &mut sqlx::AnyConnection,
+    statements: Vec<SqlBuilder>,
+) -> StoreResult<()> {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        match sqlite_script(&[], statements, &[]) {
+            Ok(None) => return Ok(()),
+            Ok(Some((text, args))) => {
+                sqlx::query_with(&text, args).execute(&mut *conn).await?;
+                return Ok(());
+            }
+            Err(statements) => return execute_each(conn, statements).await,
+        }
+    }
+    execute_each(conn, statements).await
+}
+
+async fn execute_each(
+    conn: &mut sqlx::AnyConnection,
+    statements: Vec<SqlBuilder>,
+) -> StoreResult<()> {
+    for s in statements {
+        let text = s.text_for(conn.backend_name());
+        sqlx::query_with(&text, s.args).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `before`, the statements with `?` placeholders and `after`, as one SQLite
+/// script with its arguments in order; `Ok(None)` when there is nothing to
+/// run; the statements back when one cannot be turned positional.
+#[allow(clippy::type_complexity)]
+pub fn sqlite_script(
+    before: &[&str],
+    statements: Vec<SqlBuilder>,
+    after: &[&str],
+) -> Result<Option<(String, AnyArguments<'static>)>, Vec<SqlBuilder>> {
+    if statements.is_empty() {
+        return Ok(None);
+    }
+    let Some(texts) = statements
+        .iter()
+        .map(|s| positional(&s.text, s.n))
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Err(statements);
+    };
+    let mut args = AnyArguments::default();
+    for s in statements {
+        // sqlx keeps an Any argument list as a plain vector of values.
+        args.values.0.extend(s.args.values.0);
+    }
+    let text = before
+        .iter()
+        .map(|t| (*t).to_owned())
+        .chain(texts)
+        .chain(after.iter().map(|t| (*t).to_owned()))
+        .collect::<Vec<String>>()
+        .join(";\n");
+    Ok(Some((text, args)))
 }
 
 /// `text` with `$1 … $n` (each once, in order) replaced by `?`; `None` if it
@@ -77,7 +175,27 @@ fn positional(text: &str, n: usize) -> Option<String> {
 
 #[cfg(test)]
 mod positional_tests {
-    use super::positional;
+    #![allow(clippy::unwrap_used)]
+    use super::{positional, SqlBuilder};
+
+    #[test]
+    fn rows_number_their_placeholders_on() {
+        let mut q = SqlBuilder::new("INSERT INTO t (a, b) VALUES ");
+        for i in 0..3 {
+            q.row(i, 2);
+            q.arg(i as i64).unwrap();
+            q.arg(format!("v{i}")).unwrap();
+        }
+        assert_eq!(
+            q.text,
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)"
+        );
+        assert_eq!(
+            q.text_for("SQLite"),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)"
+        );
+        assert_eq!(q.text_for("PostgreSQL"), q.text);
+    }
 
     #[test]
     fn numbered_placeholders_in_order_become_plain() {

@@ -172,162 +172,178 @@ impl Batch {
 const ROWS_PER_INSERT: usize = 200;
 
 /// Writes a batch inside the caller's transaction.
-pub async fn write_batch(conn: &mut AnyConnection, b: &Batch) -> StoreResult<()> {
+/// Writes a batch in a write transaction of its own and commits it: nothing
+/// is acknowledged before this returns. On SQLite, `BEGIN IMMEDIATE`, the
+/// statements and `COMMIT` go as one script — one hand-off to sqlx's SQLite
+/// thread per batch; if any of it fails, the transaction is rolled back (and
+/// a connection that cannot roll back is closed, not returned to the pool).
+pub async fn commit_batch(db: &crate::Db, b: &Batch) -> StoreResult<()> {
+    let statements = batch_statements(b)?;
+    if db.dialect() == crate::Dialect::Sqlite {
+        match crate::sql::sqlite_script(&["BEGIN IMMEDIATE"], statements, &["COMMIT"]) {
+            Ok(None) => return Ok(()),
+            Ok(Some((text, args))) => {
+                let mut conn = db.acquire().await?;
+                let done = sqlx::query_with(&text, args).execute(&mut *conn).await;
+                if let Err(e) = done {
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        let _ = conn.close().await;
+                    }
+                    return Err(e.into());
+                }
+                return Ok(());
+            }
+            Err(statements) => {
+                let mut tx = db.begin_write().await?;
+                crate::sql::execute_all(&mut tx, statements).await?;
+                return crate::commit(tx).await;
+            }
+        }
+    }
+    let mut tx = db.begin_write().await?;
+    crate::sql::execute_all(&mut tx, statements).await?;
+    crate::commit(tx).await
+}
+
+/// The statements that write a batch, in order.
+fn batch_statements(b: &Batch) -> StoreResult<Vec<SqlBuilder>> {
+    let mut out = Vec::new();
     for chunk in b.movements.chunks(ROWS_PER_INSERT) {
         let mut q = SqlBuilder::new(
             "INSERT INTO stock_movements (id, sku_id, location_id, reason, on_hand_delta, reserved_delta, safety_delta, \
              reservation_id, transfer_id, actor_id, note, created_at_ms) VALUES ",
         );
-        let mut rows = Vec::with_capacity(chunk.len());
-        for m in chunk {
-            let p = [
-                q.bind(m.id)?,
-                q.bind(m.movement.sku.0)?,
-                q.bind(m.movement.location.0)?,
-                q.bind(m.movement.reason.as_str().to_owned())?,
-                q.bind(m.movement.on_hand_delta)?,
-                q.bind(m.movement.reserved_delta)?,
-                q.bind(m.movement.safety_delta)?,
-                q.bind(m.reservation_id)?,
-                q.bind(m.transfer_id)?,
-                q.bind(m.actor.map(|a| a.0))?,
-                q.bind(m.note.clone())?,
-                q.bind(m.created_at_ms)?,
-            ];
-            rows.push(format!("({})", p.join(", ")));
+        for (i, m) in chunk.iter().enumerate() {
+            q.row(i, 12);
+            q.arg(m.id)?;
+            q.arg(m.movement.sku.0)?;
+            q.arg(m.movement.location.0)?;
+            q.arg(m.movement.reason.as_str().to_owned())?;
+            q.arg(m.movement.on_hand_delta)?;
+            q.arg(m.movement.reserved_delta)?;
+            q.arg(m.movement.safety_delta)?;
+            q.arg(m.reservation_id)?;
+            q.arg(m.transfer_id)?;
+            q.arg(m.actor.map(|a| a.0))?;
+            q.arg(m.note.clone())?;
+            q.arg(m.created_at_ms)?;
         }
-        q.text.push_str(&rows.join(", "));
-        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
-            .execute(&mut *conn)
-            .await?;
+        out.push(q);
     }
     for chunk in b.levels.chunks(ROWS_PER_INSERT) {
         let mut q = SqlBuilder::new(
             "INSERT INTO stock_levels (sku_id, location_id, on_hand, reserved, safety, updated_at_ms) VALUES ",
         );
         let now = b.movements.last().map(|m| m.created_at_ms).unwrap_or(0);
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (sku, loc, l) in chunk {
-            let p = [
-                q.bind(sku.0)?,
-                q.bind(loc.0)?,
-                q.bind(l.on_hand)?,
-                q.bind(l.reserved)?,
-                q.bind(l.safety)?,
-                q.bind(now)?,
-            ];
-            rows.push(format!("({})", p.join(", ")));
+        for (i, (sku, loc, l)) in chunk.iter().enumerate() {
+            q.row(i, 6);
+            q.arg(sku.0)?;
+            q.arg(loc.0)?;
+            q.arg(l.on_hand)?;
+            q.arg(l.reserved)?;
+            q.arg(l.safety)?;
+            q.arg(now)?;
         }
-        q.text.push_str(&rows.join(", "));
         q.text.push_str(
             " ON CONFLICT (sku_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
              reserved = excluded.reserved, safety = excluded.safety, updated_at_ms = excluded.updated_at_ms",
         );
-        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
-            .execute(&mut *conn)
-            .await?;
+        out.push(q);
     }
     for chunk in b.new_reservations.chunks(ROWS_PER_INSERT) {
         let mut q = SqlBuilder::new(&format!(
             "INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES "
         ));
-        let mut rows = Vec::with_capacity(chunk.len());
-        for r in chunk {
-            let p = [
-                q.bind(r.id)?,
-                q.bind(r.sku.0)?,
-                q.bind(r.location.0)?,
-                q.bind(r.qty)?,
-                q.bind(r.state.as_str().to_owned())?,
-                q.bind(r.channel.clone())?,
-                q.bind(r.holder.0)?,
-                q.bind(r.allocation_id)?,
-                q.bind(r.expires_at_ms)?,
-                q.bind(r.created_at_ms)?,
-                q.bind(r.updated_at_ms)?,
-            ];
-            rows.push(format!("({})", p.join(", ")));
+        for (i, r) in chunk.iter().enumerate() {
+            q.row(i, 11);
+            q.arg(r.id)?;
+            q.arg(r.sku.0)?;
+            q.arg(r.location.0)?;
+            q.arg(r.qty)?;
+            q.arg(r.state.as_str().to_owned())?;
+            q.arg(r.channel.clone())?;
+            q.arg(r.holder.0)?;
+            q.arg(r.allocation_id)?;
+            q.arg(r.expires_at_ms)?;
+            q.arg(r.created_at_ms)?;
+            q.arg(r.updated_at_ms)?;
         }
-        q.text.push_str(&rows.join(", "));
-        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
-            .execute(&mut *conn)
-            .await?;
+        out.push(q);
     }
     for (id, state, at) in &b.reservation_states {
-        sqlx::query("UPDATE reservations SET state = $1, updated_at_ms = $2 WHERE id = $3")
-            .bind(state.as_str())
-            .bind(*at)
-            .bind(*id)
-            .execute(&mut *conn)
-            .await?;
+        let mut q =
+            SqlBuilder::new("UPDATE reservations SET state = $1, updated_at_ms = $2 WHERE id = $3");
+        q.arg(state.as_str().to_owned())?;
+        q.arg(*at)?;
+        q.arg(*id)?;
+        out.push(q);
     }
     for (id, expires, at) in &b.reservation_expiries {
-        sqlx::query("UPDATE reservations SET expires_at_ms = $1, updated_at_ms = $2 WHERE id = $3")
-            .bind(*expires)
-            .bind(*at)
-            .bind(*id)
-            .execute(&mut *conn)
-            .await?;
+        let mut q = SqlBuilder::new(
+            "UPDATE reservations SET expires_at_ms = $1, updated_at_ms = $2 WHERE id = $3",
+        );
+        q.arg(*expires)?;
+        q.arg(*at)?;
+        q.arg(*id)?;
+        out.push(q);
     }
     for t in &b.new_transfers {
-        sqlx::query(
+        let mut q = SqlBuilder::new(
             "INSERT INTO transfers (id, sku_id, from_location, to_location, qty, state, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(t.id)
-        .bind(t.sku.0)
-        .bind(t.from.0)
-        .bind(t.to.0)
-        .bind(t.qty)
-        .bind(t.state.clone())
-        .bind(t.created_at_ms)
-        .execute(&mut *conn)
-        .await?;
+        );
+        q.arg(t.id)?;
+        q.arg(t.sku.0)?;
+        q.arg(t.from.0)?;
+        q.arg(t.to.0)?;
+        q.arg(t.qty)?;
+        q.arg(t.state.clone())?;
+        q.arg(t.created_at_ms)?;
+        out.push(q);
     }
     // Changes first: an allocation closed and another opened for the same
     // channel in one batch must not meet in the one-open-per-channel index.
     for a in &b.changed_allocations {
-        sqlx::query(
+        let mut q = SqlBuilder::new(
             "UPDATE stock_allocations SET taken = $1, state = $2, returned = $3, closed_by = $4, closed_at_ms = $5 WHERE id = $6",
-        )
-        .bind(a.taken)
-        .bind(allocation_state(a.open))
-        .bind(a.returned)
-        .bind(a.closed_by.map(|x| x.0))
-        .bind(a.closed_at_ms)
-        .bind(a.id)
-        .execute(&mut *conn)
-        .await?;
+        );
+        q.arg(a.taken)?;
+        q.arg(allocation_state(a.open).to_owned())?;
+        q.arg(a.returned)?;
+        q.arg(a.closed_by.map(|x| x.0))?;
+        q.arg(a.closed_at_ms)?;
+        q.arg(a.id)?;
+        out.push(q);
     }
     let mut new_allocations: Vec<&AllocationRow> = b.new_allocations.iter().collect();
     new_allocations.sort_by_key(|a| a.open);
     for a in new_allocations {
-        sqlx::query(&format!(
+        let mut q = SqlBuilder::new(&format!(
             "INSERT INTO stock_allocations ({ALLOCATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(a.id)
-        .bind(a.sku.0)
-        .bind(a.channel.clone())
-        .bind(a.qty)
-        .bind(a.taken)
-        .bind(allocation_state(a.open))
-        .bind(a.returned)
-        .bind(a.note.clone())
-        .bind(a.created_by.0)
-        .bind(a.closed_by.map(|x| x.0))
-        .bind(a.created_at_ms)
-        .bind(a.closed_at_ms)
-        .execute(&mut *conn)
-        .await?;
+        ));
+        q.arg(a.id)?;
+        q.arg(a.sku.0)?;
+        q.arg(a.channel.clone())?;
+        q.arg(a.qty)?;
+        q.arg(a.taken)?;
+        q.arg(allocation_state(a.open).to_owned())?;
+        q.arg(a.returned)?;
+        q.arg(a.note.clone())?;
+        q.arg(a.created_by.0)?;
+        q.arg(a.closed_by.map(|x| x.0))?;
+        q.arg(a.created_at_ms)?;
+        q.arg(a.closed_at_ms)?;
+        out.push(q);
     }
     for (id, at) in &b.received_transfers {
-        sqlx::query("UPDATE transfers SET state = 'received', received_at_ms = $1 WHERE id = $2")
-            .bind(*at)
-            .bind(*id)
-            .execute(&mut *conn)
-            .await?;
+        let mut q =
+            SqlBuilder::new("UPDATE transfers SET state = $1, received_at_ms = $2 WHERE id = $3");
+        q.arg("received".to_owned())?;
+        q.arg(*at)?;
+        q.arg(*id)?;
+        out.push(q);
     }
-    Ok(())
+    Ok(out)
 }
 
 pub async fn level<'e, E: Executor<'e, Database = Any>>(
