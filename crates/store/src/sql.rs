@@ -91,7 +91,7 @@ pub async fn execute_all(
     statements: Vec<SqlBuilder>,
 ) -> StoreResult<()> {
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        match sqlite_script(&[], statements, &[]) {
+        match sqlite_script(statements) {
             Ok(None) => return Ok(()),
             Ok(Some((text, args))) => {
                 sqlx::query_with(&text, args).execute(&mut *conn).await?;
@@ -114,14 +114,12 @@ async fn execute_each(
     Ok(())
 }
 
-/// `before`, the statements with `?` placeholders and `after`, as one SQLite
-/// script with its arguments in order; `Ok(None)` when there is nothing to
-/// run; the statements back when one cannot be turned positional.
+/// The statements with `?` placeholders as one SQLite script, with their
+/// arguments in order; `Ok(None)` when there is nothing to run; the
+/// statements back when one cannot be turned positional.
 #[allow(clippy::type_complexity)]
-pub fn sqlite_script(
-    before: &[&str],
+fn sqlite_script(
     statements: Vec<SqlBuilder>,
-    after: &[&str],
 ) -> Result<Option<(String, AnyArguments<'static>)>, Vec<SqlBuilder>> {
     if statements.is_empty() {
         return Ok(None);
@@ -138,14 +136,7 @@ pub fn sqlite_script(
         // sqlx keeps an Any argument list as a plain vector of values.
         args.values.0.extend(s.args.values.0);
     }
-    let text = before
-        .iter()
-        .map(|t| (*t).to_owned())
-        .chain(texts)
-        .chain(after.iter().map(|t| (*t).to_owned()))
-        .collect::<Vec<String>>()
-        .join(";\n");
-    Ok(Some((text, args)))
+    Ok(Some((texts.join(";\n"), args)))
 }
 
 /// `text` with `$1 … $n` (each once, in order) replaced by `?`; `None` if it

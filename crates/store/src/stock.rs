@@ -173,33 +173,11 @@ const ROWS_PER_INSERT: usize = 200;
 
 /// Writes a batch inside the caller's transaction.
 /// Writes a batch in a write transaction of its own and commits it: nothing
-/// is acknowledged before this returns. On SQLite, `BEGIN IMMEDIATE`, the
-/// statements and `COMMIT` go as one script — one hand-off to sqlx's SQLite
-/// thread per batch; if any of it fails, the transaction is rolled back (and
-/// a connection that cannot roll back is closed, not returned to the pool).
+/// is acknowledged before this returns. (Putting `BEGIN IMMEDIATE` and
+/// `COMMIT` into the SQLite script as well measured no faster, A/B medians
+/// 33.3k vs 33.8k/s, so the transaction stays sqlx's.)
 pub async fn commit_batch(db: &crate::Db, b: &Batch) -> StoreResult<()> {
     let statements = batch_statements(b)?;
-    if db.dialect() == crate::Dialect::Sqlite {
-        match crate::sql::sqlite_script(&["BEGIN IMMEDIATE"], statements, &["COMMIT"]) {
-            Ok(None) => return Ok(()),
-            Ok(Some((text, args))) => {
-                let mut conn = db.acquire().await?;
-                let done = sqlx::query_with(&text, args).execute(&mut *conn).await;
-                if let Err(e) = done {
-                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-                        let _ = conn.close().await;
-                    }
-                    return Err(e.into());
-                }
-                return Ok(());
-            }
-            Err(statements) => {
-                let mut tx = db.begin_write().await?;
-                crate::sql::execute_all(&mut tx, statements).await?;
-                return crate::commit(tx).await;
-            }
-        }
-    }
     let mut tx = db.begin_write().await?;
     crate::sql::execute_all(&mut tx, statements).await?;
     crate::commit(tx).await
