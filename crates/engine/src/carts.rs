@@ -86,14 +86,10 @@ impl Carts {
     /// The buyer's open cart, priced now.
     pub async fn view(&self, p: &Principal) -> DomainResult<CartView> {
         buyers_only(p)?;
-        let mut conn = self.db.acquire().await?;
-        let Some(id) = repo::open_cart_id(&mut conn, p.account_id).await? else {
+        let Some(row) = self.open_cart(p).await? else {
             return Ok(CartView::default());
         };
-        let row = repo::cart(&mut conn, id)
-            .await?
-            .ok_or_else(|| DomainError::internal("open cart vanished"))?;
-        drop(conn);
+        let id = row.id;
         let mut lines = Vec::with_capacity(row.lines.len());
         for (sku, qty) in &row.lines {
             // A product withdrawn since it was added stays visible in the
@@ -120,6 +116,15 @@ impl Carts {
             quote,
             problem,
         })
+    }
+
+    /// The buyer's open cart, if they have one (reads never make one).
+    async fn open_cart(&self, p: &Principal) -> DomainResult<Option<repo::CartRow>> {
+        let mut conn = self.db.acquire().await?;
+        let Some(id) = repo::open_cart_id(&mut conn, p.account_id).await? else {
+            return Ok(None);
+        };
+        Ok(repo::cart(&mut conn, id).await?)
     }
 
     async fn price(
@@ -203,17 +208,10 @@ impl Carts {
     /// on the server; the cart is closed in the order's transaction.
     pub async fn checkout(&self, p: &Principal, how: CartCheckout) -> DomainResult<Checkout> {
         buyers_only(p)?;
-        let mut conn = self.db.acquire().await?;
-        let id = repo::open_cart_id(&mut conn, p.account_id)
-            .await?
-            .ok_or_else(|| DomainError::new(ErrorCode::EmptyCart, "The cart is empty."))?;
-        let row = repo::cart(&mut conn, id)
-            .await?
-            .ok_or_else(|| DomainError::new(ErrorCode::EmptyCart, "The cart is empty."))?;
-        drop(conn);
-        if row.lines.is_empty() {
+        let Some(row) = self.open_cart(p).await?.filter(|r| !r.lines.is_empty()) else {
             return Err(DomainError::new(ErrorCode::EmptyCart, "The cart is empty."));
-        }
+        };
+        let id = row.id;
         self.orders
             .checkout(
                 p,

@@ -1090,7 +1090,8 @@ impl Orders {
         souk_store::commit(tx).await?;
         let lines = repo::lines(self.db.pool(), id).await?;
         if o.channel == Channel::Pos {
-            self.put_back(&lines, &format!("POS sale {id} cancelled"))
+            let goods: Vec<_> = lines.iter().map(|l| (l.sku, l.location, l.qty)).collect();
+            self.put_back(&goods, &format!("POS sale {id} cancelled"))
                 .await;
         } else {
             self.release_all(lines.iter().map(|l| l.reservation_id).collect())

@@ -78,8 +78,8 @@ impl Orders {
                 )
                 .await;
             if let Err(e) = r {
-                self.put_back_lines(location.id, &sold, "POS sale not completed")
-                    .await;
+                let goods: Vec<_> = sold.iter().map(|l| (l.sku, location.id, l.qty)).collect();
+                self.put_back(&goods, "POS sale not completed").await;
                 return Err(e);
             }
             sold.push(l.clone());
@@ -122,8 +122,8 @@ impl Orders {
         let (order_id, intent_id) = match written {
             Ok(v) => v,
             Err(e) => {
-                self.put_back_lines(location.id, &lines, "POS sale not completed")
-                    .await;
+                let goods: Vec<_> = lines.iter().map(|l| (l.sku, location.id, l.qty)).collect();
+                self.put_back(&goods, "POS sale not completed").await;
                 return Err(e);
             }
         };
@@ -265,16 +265,10 @@ impl Orders {
         Ok(())
     }
 
-    /// Puts the goods of a cancelled POS sale back on the shelf.
-    pub(super) async fn put_back(&self, lines: &[LineRow], note: &str) {
-        for l in lines {
-            self.return_to_shelf(l.sku, l.location, l.qty, note).await;
-        }
-    }
-
-    async fn put_back_lines(&self, location: LocationId, lines: &[order::Line], note: &str) {
-        for l in lines {
-            self.return_to_shelf(l.sku, location, l.qty, note).await;
+    /// Puts goods back on the shelf they were sold from: (SKU, store, qty).
+    pub(super) async fn put_back(&self, goods: &[(SkuId, LocationId, i64)], note: &str) {
+        for &(sku, location, qty) in goods {
+            self.return_to_shelf(sku, location, qty, note).await;
         }
     }
 
