@@ -395,6 +395,14 @@ struct Place {
 struct Owner {
     db: Db,
     clock: Arc<dyn Clock>,
+    /// The group-commit log; opened by the first `load`.
+    writer: Option<souk_store::batch::Writer>,
+    /// Batches are written under this number; a failed one makes the
+    /// writer refuse the rest of its epoch, and the owner reloads in a new one.
+    epoch: u64,
+    /// The last epoch a submitted batch failed in: from then on state must
+    /// be read back, in the next epoch.
+    failed_epoch: Arc<std::sync::atomic::AtomicU64>,
     loaded: bool,
     /// Levels of every SKU touched since start, per location.
     levels: HashMap<SkuId, HashMap<LocationId, Level>>,
@@ -436,6 +444,9 @@ impl Owner {
         Owner {
             db,
             clock,
+            writer: None,
+            epoch: 1,
+            failed_epoch: Arc::default(),
             loaded: false,
             levels: HashMap::new(),
             holds: HashMap::new(),
@@ -451,6 +462,11 @@ impl Owner {
     }
 
     async fn load(&mut self) -> DomainResult<()> {
+        match &self.writer {
+            // Everything decided before is written or refused before reading back.
+            Some(w) => w.barrier().await?,
+            None => self.writer = Some(souk_store::batch::Writer::open(&self.db)?),
+        }
         let mut conn = self
             .db
             .pool()
@@ -494,6 +510,12 @@ impl Owner {
     }
 
     async fn process(&mut self, jobs: Vec<Job>) {
+        let failed = self.failed_epoch.load(std::sync::atomic::Ordering::SeqCst);
+        if failed >= self.epoch {
+            // A batch this owner absorbed is not on disk: read back what is.
+            self.epoch = failed + 1;
+            self.loaded = false;
+        }
         if !self.loaded {
             if let Err(e) = self.load().await {
                 tracing::error!(error = %e, "stock owner could not load its state");
@@ -529,25 +551,41 @@ impl Owner {
                 draft.batch.changed_allocations.push(a.clone());
             }
         }
-        if !draft.batch.is_empty() {
-            if let Err(e) = self.write(&draft.batch).await {
-                tracing::error!(error = %e, "stock group commit failed; nothing in the batch was acknowledged");
-                self.loaded = false;
-                for (reply, result) in answers {
-                    let _ = reply.send(result.and(Err(unavailable())));
-                }
-                return;
-            }
-            self.absorb(draft);
-        }
         metrics::histogram!("souk_stock_batch_commands").record(answers.len() as f64);
-        for (reply, result) in answers {
-            let _ = reply.send(result);
+        if draft.batch.is_empty() {
+            for (reply, result) in answers {
+                let _ = reply.send(result);
+            }
+            return;
         }
-    }
-
-    async fn write(&self, batch: &Batch) -> DomainResult<()> {
-        Ok(repo::commit_batch(&self.db, batch).await?)
+        let Some(writer) = &self.writer else {
+            for (reply, _) in answers {
+                let _ = reply.send(Err(unavailable()));
+            }
+            return;
+        };
+        // The batch goes to the log and the next one is decided on its
+        // figures at once; its commands hear back once it is on disk.
+        let steps = repo::batch_steps(&draft.batch);
+        let failed_epoch = self.failed_epoch.clone();
+        let epoch = self.epoch;
+        writer.submit(
+            epoch,
+            steps,
+            Box::new(move |written| {
+                if let Err(e) = &written {
+                    tracing::error!(error = %e, "stock group commit failed; nothing in the batch was acknowledged");
+                    failed_epoch.fetch_max(epoch, std::sync::atomic::Ordering::SeqCst);
+                }
+                for (reply, result) in answers {
+                    let _ = reply.send(match &written {
+                        Ok(()) => result,
+                        Err(_) => result.and(Err(unavailable())),
+                    });
+                }
+            }),
+        );
+        self.absorb(draft);
     }
 
     fn absorb(&mut self, d: Draft) {

@@ -12,6 +12,15 @@ pub enum Dialect {
     Postgres,
 }
 
+/// Every SQLite connection's settings. WAL lets readers run beside the one
+/// writer; FULL fsyncs every commit, so an acknowledged write survives power
+/// loss. Pages are read through a memory map and a 16 MiB cache per
+/// connection, not a pread() per page (the group commit's B-tree walks showed
+/// up as syscalls in perf).
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+     PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;";
+
 /// A write transaction. On SQLite it was begun with `BEGIN IMMEDIATE`.
 pub type WriteTx = Transaction<'static, Any>;
 
@@ -20,6 +29,8 @@ pub type WriteTx = Transaction<'static, Any>;
 pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
+    /// The SQLite file, when there is one (not PostgreSQL, not `:memory:`).
+    sqlite_file: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -40,6 +51,10 @@ impl Db {
             Dialect::Sqlite => sqlite_url(url).await?,
             Dialect::Postgres => url.to_owned(),
         };
+        let sqlite_file = (dialect == Dialect::Sqlite)
+            .then(|| sqlite_path(&url))
+            .flatten()
+            .map(std::sync::Arc::new);
         let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
@@ -47,24 +62,18 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
-                        // WAL lets readers run beside the one writer; FULL fsyncs
-                        // every commit, so an acknowledged write survives power loss.
-                        // Pages are read through a memory map and a 16 MiB cache per
-                        // connection, not a pread() per page (the group commit's
-                        // B-tree walks showed up as syscalls in perf).
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
             })
             .connect_with(opts)
             .await?;
-        Ok(Db { pool, dialect })
+        Ok(Db {
+            pool,
+            dialect,
+            sqlite_file,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -78,6 +87,11 @@ impl Db {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The SQLite file this database lives in, if it is one.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref().map(|p| p.as_path())
     }
 
     /// Applies the dialect's pending migrations.
@@ -116,6 +130,17 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file of a `sqlite://path?…` URL; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// Makes sure the SQLite file's folder exists and the file is created on first open.

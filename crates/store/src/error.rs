@@ -4,6 +4,10 @@ use souk_core::{DomainError, ErrorCode};
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("group commit: {0}")]
+    GroupCommit(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://path or postgres://…")]

@@ -5,6 +5,7 @@
 //! repository branches on [`Dialect`]. Migrations are kept per dialect.
 
 pub mod accounts;
+pub mod batch;
 pub mod bulk;
 pub mod catalog;
 pub mod coupons;

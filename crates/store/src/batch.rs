@@ -1,0 +1,577 @@
+//! A group commit's statements, said once and written by either driver.
+//!
+//! The stock owner's batch is a list of [`Step`]s: a statement [`Shape`] and
+//! its values, handed to the [`Writer`]. On PostgreSQL (and an in-memory
+//! SQLite) they go through sqlx, consecutive rows of one INSERT shape merged
+//! into multi-row INSERTs. On a SQLite file they go through rusqlite on a
+//! thread of their own: no statement text to build and parse per batch, no
+//! `Any` argument conversion, no hand-offs inside a transaction (see
+//! docs/BENCHMARKS.md, "The stock writer").
+
+use crate::error::{StoreError, StoreResult};
+use crate::sql::SqlBuilder;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A value both drivers can bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::OptInt(v)
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Int(v) | Value::OptInt(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::OptInt(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+/// What one statement of a batch looks like.
+#[derive(Debug)]
+pub enum Shape {
+    /// `INSERT INTO {table} ({columns}) VALUES (…){tail}`, one row of `cols`
+    /// values. Rows of one shape in a row may be sent as one multi-row INSERT.
+    Insert {
+        table: &'static str,
+        columns: &'static str,
+        cols: usize,
+        tail: &'static str,
+    },
+    /// Any other statement, with placeholders `$1 … $n` in order.
+    Plain(&'static str),
+}
+
+impl Shape {
+    /// The statement for one row (an `Insert`) or as it is (`Plain`).
+    pub fn one_row(&self) -> String {
+        match self {
+            Shape::Insert {
+                table,
+                columns,
+                cols,
+                tail,
+            } => {
+                let marks: Vec<String> = (1..=*cols).map(|i| format!("${i}")).collect();
+                format!(
+                    "INSERT INTO {table} ({columns}) VALUES ({}){tail}",
+                    marks.join(", ")
+                )
+            }
+            Shape::Plain(text) => (*text).to_owned(),
+        }
+    }
+}
+
+/// One statement of a batch with its values, in column order.
+#[derive(Debug)]
+pub struct Step {
+    pub shape: &'static Shape,
+    pub values: Vec<Value>,
+}
+
+/// Rows per multi-row INSERT: well under both databases' parameter limits.
+const ROWS_PER_INSERT: usize = 200;
+
+/// The steps as sqlx statements: consecutive rows of one INSERT shape become
+/// one multi-row INSERT of up to [`ROWS_PER_INSERT`] rows.
+pub fn to_builders(steps: Vec<Step>) -> StoreResult<Vec<SqlBuilder>> {
+    let mut out: Vec<SqlBuilder> = Vec::new();
+    // The INSERT being filled: its shape, rows so far and tail to close it with.
+    let mut open: Option<(&'static Shape, usize, &'static str)> = None;
+    for step in steps {
+        match step.shape {
+            Shape::Insert {
+                table,
+                columns,
+                cols,
+                tail,
+            } => {
+                let same = matches!(open, Some((s, rows, _)) if std::ptr::eq(s, step.shape) && rows < ROWS_PER_INSERT);
+                if !same {
+                    close(&mut out, open.take());
+                    out.push(SqlBuilder::new(&format!(
+                        "INSERT INTO {table} ({columns}) VALUES "
+                    )));
+                    open = Some((step.shape, 0, tail));
+                }
+                let (_, rows, _) = open.as_mut().ok_or_else(|| {
+                    StoreError::Corrupt("batch insert without a statement".into())
+                })?;
+                let q = out.last_mut().ok_or_else(|| {
+                    StoreError::Corrupt("batch insert without a statement".into())
+                })?;
+                q.row(*rows, *cols);
+                *rows += 1;
+                for v in step.values {
+                    bind(q, v)?;
+                }
+            }
+            Shape::Plain(text) => {
+                close(&mut out, open.take());
+                let mut q = SqlBuilder::new(text);
+                for v in step.values {
+                    bind(&mut q, v)?;
+                }
+                out.push(q);
+            }
+        }
+    }
+    close(&mut out, open.take());
+    Ok(out)
+}
+
+/// Ends the multi-row INSERT being filled with its tail.
+fn close(out: &mut [SqlBuilder], open: Option<(&'static Shape, usize, &'static str)>) {
+    if let (Some((_, _, tail)), Some(q)) = (open, out.last_mut()) {
+        q.text.push_str(tail);
+    }
+}
+
+fn bind(q: &mut SqlBuilder, v: Value) -> StoreResult<()> {
+    match v {
+        Value::Int(i) => q.arg(i),
+        Value::OptInt(i) => q.arg(i),
+        Value::Text(s) => q.arg(s),
+    }
+}
+
+/// Called once with the fate of a submitted batch: `Ok` when it is on disk,
+/// an error when it never will be. Nothing may be acknowledged before.
+pub type Done = Box<dyn FnOnce(StoreResult<()>) + Send>;
+
+enum Job {
+    Write {
+        epoch: u64,
+        steps: Vec<Step>,
+        done: Done,
+    },
+    /// Answered once every job sent before it has been written or refused.
+    Barrier(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Most batches written in one transaction when they queue up.
+const MAX_GROUP: usize = 64;
+
+/// The group-commit log of the stock owner: batches go in without waiting,
+/// in order; each one's [`Done`] is called once it is durable.
+///
+/// The owner decides batch N+1 on batch N's figures before N is on disk, so
+/// a batch depends on every batch before it. The writer therefore keeps an
+/// order and a rule: batches carry the owner's *epoch*, and once a batch of
+/// an epoch fails (its transaction or its fsync), every later batch of that
+/// epoch is refused, never written. The owner then moves to a new epoch,
+/// waits at a [`Writer::barrier`] and reads the database back. What is on
+/// disk is always a prefix of what the owner decided, and nobody was told of
+/// a batch outside it.
+///
+/// On a SQLite file the batches go to a connection of its own on a thread of
+/// its own, each statement shape prepared once and stepped per row; batches
+/// that queued up meanwhile go in one transaction. That connection commits
+/// with `synchronous = NORMAL`: in WAL mode that writes the frames but does
+/// not fsync them (checkpoints still sync the WAL before copying it, and the
+/// database file before the WAL is reused). A second thread `fdatasync`s the
+/// WAL once for every commit that reached it before the call, so the next
+/// group is written while the last one syncs. A WAL's frames are
+/// checksummed in a chain: a crash loses a tail of commits, never one from
+/// the middle. Other writers meet it at SQLite's write lock.
+///
+/// On PostgreSQL (and an in-memory SQLite) a task writes them through sqlx,
+/// one transaction per group, durable at its commit.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Write { epoch, steps, .. } => {
+                write!(f, "Write(epoch {epoch}, {} steps)", steps.len())
+            }
+            Job::Barrier(_) => write!(f, "Barrier"),
+        }
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::GroupCommit("the batch writer has stopped".into())
+}
+
+fn refused() -> StoreError {
+    StoreError::GroupCommit("an earlier batch failed; this one was not written".into())
+}
+
+fn failed_with(e: &dyn std::fmt::Display) -> StoreError {
+    StoreError::GroupCommit(e.to_string())
+}
+
+impl Writer {
+    /// Starts the writer for `db`; it stops when every clone is dropped.
+    pub fn open(db: &crate::Db) -> StoreResult<Writer> {
+        let (jobs, rx) = tokio::sync::mpsc::unbounded_channel();
+        match db.sqlite_file() {
+            Some(path) => start_sqlite(path, rx)?,
+            None => {
+                tokio::spawn(run_sql(db.clone(), rx));
+            }
+        }
+        Ok(Writer { jobs })
+    }
+
+    /// Queues a batch. `done` is called from the writer's thread or task.
+    pub fn submit(&self, epoch: u64, steps: Vec<Step>, done: Done) {
+        if let Err(e) = self.jobs.send(Job::Write { epoch, steps, done }) {
+            if let Job::Write { done, .. } = e.0 {
+                done(Err(gone()));
+            }
+        }
+    }
+
+    /// Waits until every batch submitted before has been written or refused.
+    pub async fn barrier(&self) -> StoreResult<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job::Barrier(tx)).map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+}
+
+/// A group of queued jobs: the batches to write, those refused, the barriers.
+struct Group {
+    epoch: u64,
+    steps: Vec<Vec<Step>>,
+    dones: Vec<Done>,
+    barriers: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Sorts jobs into a group; batches of an epoch that failed are refused now.
+fn group(jobs: Vec<Job>, poisoned: u64) -> Group {
+    let mut g = Group {
+        epoch: 0,
+        steps: Vec::new(),
+        dones: Vec::new(),
+        barriers: Vec::new(),
+    };
+    for j in jobs {
+        match j {
+            Job::Write { epoch, done, .. } if epoch <= poisoned => done(Err(refused())),
+            Job::Write { epoch, steps, done } => {
+                g.epoch = g.epoch.max(epoch);
+                g.steps.push(steps);
+                g.dones.push(done);
+            }
+            Job::Barrier(b) => g.barriers.push(b),
+        }
+    }
+    g
+}
+
+fn tell(dones: Vec<Done>, outcome: &StoreResult<()>) {
+    for d in dones {
+        d(match outcome {
+            Ok(()) => Ok(()),
+            Err(e) => Err(failed_with(e)),
+        });
+    }
+}
+
+fn start_sqlite(path: &Path, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) -> StoreResult<()> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(crate::db::SQLITE_PRAGMAS)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    let poisoned = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (syncs, sync_rx) = std::sync::mpsc::channel::<(u64, Vec<Done>)>();
+    let sync_poisoned = poisoned.clone();
+    std::thread::Builder::new()
+        .name("souk-sqlite-sync".into())
+        .spawn(move || sync_loop(&wal, &sync_rx, &sync_poisoned))?;
+    std::thread::Builder::new()
+        .name("souk-sqlite-writer".into())
+        .spawn(move || {
+            use std::sync::atomic::Ordering::SeqCst;
+            let mut conn = conn;
+            let mut texts: HashMap<*const Shape, String> = HashMap::new();
+            while let Some(first) = rx.blocking_recv() {
+                let mut jobs = vec![first];
+                while jobs.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let g = group(jobs, poisoned.load(SeqCst));
+                if !g.dones.is_empty() {
+                    match write(&mut conn, &mut texts, g.steps.iter().flatten()) {
+                        Ok(()) => {
+                            if let Err(e) = syncs.send((g.epoch, g.dones)) {
+                                tell(e.0 .1, &Err(gone()));
+                            }
+                        }
+                        Err(e) => {
+                            poisoned.fetch_max(g.epoch, SeqCst);
+                            tell(g.dones, &Err(e));
+                        }
+                    }
+                }
+                for b in g.barriers {
+                    let _ = b.send(());
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Takes every written group waiting, fsyncs the WAL once, tells them all.
+fn sync_loop(
+    wal: &Path,
+    waiting: &std::sync::mpsc::Receiver<(u64, Vec<Done>)>,
+    poisoned: &std::sync::atomic::AtomicU64,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut file: Option<std::fs::File> = None;
+    // The last epoch an fsync failed in. Groups reach this thread in the
+    // order they were written, so a later one of that epoch was written
+    // after the failure, on figures that may not be on disk.
+    let mut failed = 0;
+    while let Ok(first) = waiting.recv() {
+        let mut groups = vec![first];
+        groups.extend(waiting.try_iter());
+        let synced = sync_wal(wal, &mut file);
+        if synced.is_err() {
+            file = None;
+            let last = groups.iter().map(|(epoch, _)| *epoch).max().unwrap_or(0);
+            failed = failed.max(last);
+            poisoned.fetch_max(last, SeqCst);
+        }
+        for (epoch, dones) in groups {
+            let outcome = match &synced {
+                Err(e) => Err(failed_with(e)),
+                Ok(()) if epoch <= failed => Err(refused()),
+                Ok(()) => Ok(()),
+            };
+            tell(dones, &outcome);
+        }
+    }
+}
+
+fn sync_wal(wal: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()> {
+    if file.is_none() {
+        *file = Some(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(wal)?,
+        );
+    }
+    match file {
+        Some(f) => f.sync_data(),
+        None => Ok(()),
+    }
+}
+
+fn write<'a>(
+    conn: &mut rusqlite::Connection,
+    texts: &mut HashMap<*const Shape, String>,
+    steps: impl Iterator<Item = &'a Step>,
+) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for step in steps {
+        let text = texts
+            .entry(step.shape as *const Shape)
+            .or_insert_with(|| step.shape.one_row());
+        let mut stmt = tx.prepare_cached(text)?;
+        stmt.execute(rusqlite::params_from_iter(step.values.iter()))?;
+    }
+    // Dropped without commit on an error above: rolled back.
+    tx.commit()?;
+    Ok(())
+}
+
+/// The writer on sqlx: one transaction per group, durable at its commit.
+async fn run_sql(db: crate::Db, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let mut poisoned = 0;
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let g = group(jobs, poisoned);
+        if !g.dones.is_empty() {
+            let outcome = write_sql(&db, g.steps).await;
+            if outcome.is_err() {
+                poisoned = poisoned.max(g.epoch);
+            }
+            tell(g.dones, &outcome);
+        }
+        for b in g.barriers {
+            let _ = b.send(());
+        }
+    }
+}
+
+async fn write_sql(db: &crate::Db, batches: Vec<Vec<Step>>) -> StoreResult<()> {
+    let mut tx = db.begin_write().await?;
+    // Each batch's statements on their own: two batches' upserts of one
+    // level must not meet in one multi-row INSERT (PostgreSQL refuses it).
+    for steps in batches {
+        crate::sql::execute_all(&mut tx, to_builders(steps)?).await?;
+    }
+    crate::commit(tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    static ROW: Shape = Shape::Insert {
+        table: "t",
+        columns: "a, b",
+        cols: 2,
+        tail: " ON CONFLICT (a) DO NOTHING",
+    };
+    static BUMP: Shape = Shape::Plain("UPDATE t SET b = $1 WHERE a = $2");
+
+    fn row(a: i64, b: &str) -> Step {
+        Step {
+            shape: &ROW,
+            values: vec![a.into(), b.into()],
+        }
+    }
+
+    #[test]
+    fn consecutive_rows_of_a_shape_become_one_insert() {
+        let steps = vec![
+            row(1, "x"),
+            row(2, "y"),
+            Step {
+                shape: &BUMP,
+                values: vec!["z".into(), 1.into()],
+            },
+            row(3, "w"),
+        ];
+        let texts: Vec<String> = to_builders(steps)
+            .unwrap()
+            .into_iter()
+            .map(|q| q.text)
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING",
+                "UPDATE t SET b = $1 WHERE a = $2",
+                "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO NOTHING",
+            ]
+        );
+    }
+
+    #[test]
+    fn long_runs_split_at_the_row_limit() {
+        let steps = (0..ROWS_PER_INSERT as i64 + 1)
+            .map(|i| row(i, "v"))
+            .collect();
+        let builders = to_builders(steps).unwrap();
+        assert_eq!(builders.len(), 2);
+        assert!(builders[1]
+            .text
+            .ends_with("VALUES ($1, $2) ON CONFLICT (a) DO NOTHING"));
+    }
+
+    #[test]
+    fn one_row_text_numbers_its_placeholders() {
+        assert_eq!(
+            ROW.one_row(),
+            "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO NOTHING"
+        );
+    }
+
+    fn count(conn: &rusqlite::Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Submits a batch; its fate arrives on the receiver.
+    fn submit(
+        w: &Writer,
+        epoch: u64,
+        steps: Vec<Step>,
+    ) -> tokio::sync::oneshot::Receiver<StoreResult<()>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        w.submit(
+            epoch,
+            steps,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_refuses_the_rest_of_its_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let db = crate::Db::connect(&url, 2).await.unwrap();
+        sqlx::query("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let w = Writer::open(&db).unwrap();
+        submit(&w, 1, vec![row(1, "x"), row(2, "y")])
+            .await
+            .unwrap()
+            .unwrap();
+        // A NULL into a NOT NULL column fails the batch: its first row is
+        // rolled back, and the batch after it, of the same epoch, is refused.
+        let bad = Step {
+            shape: &ROW,
+            values: vec![4.into(), Value::OptInt(None)],
+        };
+        let failed = submit(&w, 1, vec![row(3, "z"), bad]);
+        let after = submit(&w, 1, vec![row(5, "v")]);
+        assert!(failed.await.unwrap().is_err());
+        assert!(after.await.unwrap().is_err());
+        w.barrier().await.unwrap();
+        let check = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+        assert_eq!(count(&check), 2);
+        // A new epoch is written again.
+        submit(&w, 2, vec![row(6, "u")]).await.unwrap().unwrap();
+        assert_eq!(count(&check), 3);
+    }
+}
