@@ -348,7 +348,7 @@ impl Accounts {
         if bearer.len() > 200 {
             return Err(unauthenticated());
         }
-        let cred = repo::credential_by_hash(self.db.pool(), &hash)
+        let (cred, grants) = repo::credential_with_grants(self.db.pool(), &hash)
             .await?
             .ok_or_else(unauthenticated)?;
         if cred.revoked_at_ms.is_some() {
@@ -366,7 +366,6 @@ impl Accounts {
         if cred.account_disabled {
             return Err(DomainError::forbidden("This account is disabled."));
         }
-        let grants = repo::grants_of(self.db.pool(), cred.account_id).await?;
         let principal = Principal {
             account_id: cred.account_id,
             grants,

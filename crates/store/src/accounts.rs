@@ -247,6 +247,39 @@ pub async fn credential_by_hash<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(credential_from).transpose()
 }
 
+/// A credential with its account's grants, in one query: a bearer's first
+/// use costs one read, not two (every buyer of a flash sale is a first use).
+pub async fn credential_with_grants<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    secret_hash: &str,
+) -> StoreResult<Option<(CredentialRow, Vec<Grant>)>> {
+    let select = CREDENTIAL_SELECT.replacen(" FROM ", ", g.role, g.org_id FROM ", 1);
+    let rows = sqlx::query(&format!(
+        "{select} LEFT JOIN grants g ON g.account_id = c.account_id \
+         WHERE c.secret_hash = $1 ORDER BY g.role, g.org_id",
+    ))
+    .bind(secret_hash)
+    .fetch_all(ex)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let cred = credential_from(first)?;
+    let mut grants = Vec::new();
+    for r in &rows {
+        let role: Option<String> = r.try_get("role")?;
+        let org: Option<i64> = r.try_get("org_id")?;
+        if let Some(role) = role {
+            let org = org.unwrap_or(0);
+            grants.push(
+                Grant::from_row(&role, (org != 0).then_some(org))
+                    .ok_or_else(|| StoreError::Corrupt(format!("grant {role}/{org}")))?,
+            );
+        }
+    }
+    Ok(Some((cred, grants)))
+}
+
 pub async fn credential_by_id<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     id: SessionId,
