@@ -756,7 +756,11 @@ async fn allocations_survive_a_restart(app: TestApp) {
     .expect(201)
     .json();
 
-    let restarted = Stock::start(app.services.db.clone(), app.services.clock.clone());
+    let restarted = Stock::start(
+        app.services.db.clone(),
+        souk_store::batch::Writer::open(&app.services.db),
+        app.services.clock.clone(),
+    );
     let system = Actor {
         account: AccountId(0),
         privileged: true,

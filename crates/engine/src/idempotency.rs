@@ -6,27 +6,26 @@
 //! that arrives while the first is still running is refused with 409.
 //!
 //! Requests in flight are tracked in memory (this node runs them); finished
-//! responses are written by one writer task in batches (group commit), and a
-//! response is sent only after its record is durable. Claiming a key costs no
-//! disk write, and a thousand finished requests cost one fsync, not a thousand.
+//! responses go to the node's group-commit log (`souk_store::batch::Writer`,
+//! shared with the stock owner), and a response is sent only after its record
+//! is durable. Claiming a key costs no disk write, and a thousand finished
+//! requests cost one fsync, not a thousand.
 
 use crate::clock::Clock;
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use souk_core::error::{DomainError, DomainResult, ErrorCode};
+use souk_store::batch::Writer;
 use souk_store::idempotency::{self as repo, Record};
 use souk_store::Db;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// A first request still "in flight" after this long is taken to have died,
 /// and a retry of the same request may run it again.
 const STALE_AFTER_MS: i64 = 60_000;
 /// Stored results are kept this long.
 pub const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
-/// Most records written in one transaction.
-const MAX_BATCH: usize = 512;
-const QUEUE_DEPTH: usize = 8192;
 
 type Key = (String, String);
 
@@ -35,7 +34,7 @@ pub struct Idempotency {
     clock: Arc<dyn Clock>,
     /// (scope, key) → (request hash, started at).
     in_flight: DashMap<Key, (String, i64)>,
-    writer: mpsc::Sender<(Record, oneshot::Sender<DomainResult<()>>)>,
+    writer: Writer,
 }
 
 /// What to do with a request that carries a key.
@@ -77,10 +76,8 @@ fn in_flight() -> DomainError {
 }
 
 impl Idempotency {
-    /// Starts the writer task.
-    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        let (writer, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_batches(db.clone(), rx));
+    /// Stores finished responses through `writer`.
+    pub fn new(db: Db, writer: Writer, clock: Arc<dyn Clock>) -> Self {
         Self {
             db,
             clock,
@@ -153,10 +150,23 @@ impl Idempotency {
             created_at_ms: self.clock.now_ms(),
         };
         let (tx, rx) = oneshot::channel();
-        let result = match self.writer.send((record, tx)).await {
-            Ok(()) => rx
-                .await
-                .unwrap_or_else(|_| Err(DomainError::internal("idempotency writer stopped"))),
+        // A stored response stands alone: no epoch, never refused for a
+        // stock batch's failure.
+        self.writer.submit(
+            None,
+            vec![repo::save_step(record)],
+            Box::new(move |written| {
+                let _ = tx.send(written);
+            }),
+        );
+        let result = match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "idempotency record could not be written");
+                Err(DomainError::internal(
+                    "idempotency record could not be written",
+                ))
+            }
             Err(_) => Err(DomainError::internal("idempotency writer stopped")),
         };
         self.in_flight.remove(&k);
@@ -177,35 +187,5 @@ impl Idempotency {
     /// Deletes stored results past retention; returns how many.
     pub async fn purge(&self) -> DomainResult<u64> {
         Ok(repo::purge_before(self.db.pool(), self.clock.now_ms() - RETENTION_MS).await?)
-    }
-}
-
-/// The group-commit writer of finished responses.
-async fn write_batches(
-    db: Db,
-    mut rx: mpsc::Receiver<(Record, oneshot::Sender<DomainResult<()>>)>,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
-        let records: Vec<&Record> = batch.iter().map(|(r, _)| r).collect();
-        let result: DomainResult<()> = async {
-            let mut tx = db.begin_write().await?;
-            repo::save(&mut tx, &records).await?;
-            souk_store::commit(tx).await?;
-            Ok(())
-        }
-        .await;
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "idempotency records could not be written");
-        }
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
-        }
     }
 }

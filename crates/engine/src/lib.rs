@@ -52,7 +52,10 @@ impl Services {
         sender: Arc<dyn CodeSender>,
         config: orders::OrdersConfig,
     ) -> Self {
-        let stock = stock::Stock::start(db.clone(), clock.clone());
+        // One group-commit log for the hot writes (stock batches, stored
+        // idempotent responses): on SQLite, one connection writes them all.
+        let writer = souk_store::batch::Writer::open(&db);
+        let stock = stock::Stock::start(db.clone(), writer.clone(), clock.clone());
         let catalog = Arc::new(catalog::Catalog::new(db.clone(), clock.clone()));
         let coupons = Arc::new(coupons::Coupons::new(
             db.clone(),
@@ -78,7 +81,11 @@ impl Services {
             accounts: Arc::new(accounts::Accounts::new(db.clone(), clock.clone(), sender)),
             catalog: catalog.clone(),
             locations: Arc::new(locations::Locations::new(db.clone(), clock.clone())),
-            idempotency: Arc::new(idempotency::Idempotency::new(db.clone(), clock.clone())),
+            idempotency: Arc::new(idempotency::Idempotency::new(
+                db.clone(),
+                writer,
+                clock.clone(),
+            )),
             stock: stock.clone(),
             orders,
             coupons,

@@ -14,6 +14,7 @@ use souk_core::ids::{AccountId, LocationId, SkuId};
 use souk_core::location::LocationKind;
 use souk_core::stock::allocation::{self, Source};
 use souk_core::stock::{self, Candidate, Command, Fulfilment, HoldState, Level};
+use souk_store::batch::Writer;
 use souk_store::stock::{
     self as repo, AllocationRow, Batch, MovementRow, ReservationRow, TransferRow,
 };
@@ -128,9 +129,11 @@ fn unavailable() -> DomainError {
 
 impl Stock {
     /// Starts the owner task and the expiry sweep.
-    pub fn start(db: Db, clock: Arc<dyn Clock>) -> Arc<Stock> {
+    /// `writer` is the node's group-commit log, shared with the other
+    /// writers of hot paths (one SQLite connection writes for all of them).
+    pub fn start(db: Db, writer: Writer, clock: Arc<dyn Clock>) -> Arc<Stock> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let owner = Owner::new(db.clone(), clock);
+        let owner = Owner::new(db.clone(), writer, clock);
         tokio::spawn(owner.run(rx));
         let stock = Arc::new(Stock { tx, db });
         let sweeper = Arc::downgrade(&stock);
@@ -395,8 +398,10 @@ struct Place {
 struct Owner {
     db: Db,
     clock: Arc<dyn Clock>,
-    /// The group-commit log; opened by the first `load`.
-    writer: Option<souk_store::batch::Writer>,
+    /// The group-commit log.
+    writer: Writer,
+    /// One permit per batch the log may hold for this owner (`Writer::depth`).
+    in_flight: Arc<tokio::sync::Semaphore>,
     /// Batches are written under this number; a failed one makes the
     /// writer refuse the rest of its epoch, and the owner reloads in a new one.
     epoch: u64,
@@ -440,11 +445,12 @@ struct Draft {
 }
 
 impl Owner {
-    fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+    fn new(db: Db, writer: Writer, clock: Arc<dyn Clock>) -> Self {
         Owner {
             db,
             clock,
-            writer: None,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(writer.depth())),
+            writer,
             epoch: 1,
             failed_epoch: Arc::default(),
             loaded: false,
@@ -462,11 +468,8 @@ impl Owner {
     }
 
     async fn load(&mut self) -> DomainResult<()> {
-        match &self.writer {
-            // Everything decided before is written or refused before reading back.
-            Some(w) => w.barrier().await?,
-            None => self.writer = Some(souk_store::batch::Writer::open(&self.db)?),
-        }
+        // Everything decided before is written or refused before reading back.
+        self.writer.barrier().await?;
         let mut conn = self
             .db
             .pool()
@@ -558,21 +561,23 @@ impl Owner {
             }
             return;
         }
-        let Some(writer) = &self.writer else {
+        // The batch goes to the log and the next one is decided on its
+        // figures as soon as the log has room; its commands hear back once
+        // it is on disk.
+        let Ok(slot) = self.in_flight.clone().acquire_owned().await else {
             for (reply, _) in answers {
                 let _ = reply.send(Err(unavailable()));
             }
             return;
         };
-        // The batch goes to the log and the next one is decided on its
-        // figures at once; its commands hear back once it is on disk.
         let steps = repo::batch_steps(&draft.batch);
         let failed_epoch = self.failed_epoch.clone();
         let epoch = self.epoch;
-        writer.submit(
-            epoch,
+        self.writer.submit(
+            Some(epoch),
             steps,
             Box::new(move |written| {
+                drop(slot);
                 if let Err(e) = &written {
                     tracing::error!(error = %e, "stock group commit failed; nothing in the batch was acknowledged");
                     failed_epoch.fetch_max(epoch, std::sync::atomic::Ordering::SeqCst);

@@ -1,8 +1,8 @@
 //! Stored results of mutating requests (Stripe-style idempotency keys).
 
+use crate::batch::{Shape, Step};
 use crate::error::StoreResult;
-use crate::sql::SqlBuilder;
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, Executor, Row};
 
 /// A finished request's response, kept for replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,39 +42,30 @@ pub async fn load<'e, E: Executor<'e, Database = Any>>(
     }))
 }
 
-/// Writes finished responses, many rows per statement.
-pub async fn save(conn: &mut AnyConnection, records: &[&Record]) -> StoreResult<()> {
-    for chunk in records.chunks(200) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, state, status_code, content_type, body, created_at_ms) VALUES ",
-        );
-        let mut rows = Vec::with_capacity(chunk.len());
-        for r in chunk {
-            let p = [
-                q.bind(r.scope.clone())?,
-                q.bind(r.key.clone())?,
-                q.bind(r.request_hash.clone())?,
-                q.bind(i64::from(r.status_code))?,
-                q.bind(r.content_type.clone())?,
-                q.bind(r.body.clone())?,
-                q.bind(r.created_at_ms)?,
-            ];
-            rows.push(format!(
-                "({}, {}, {}, 'done', {}, {}, {}, {})",
-                p[0], p[1], p[2], p[3], p[4], p[5], p[6]
-            ));
-        }
-        q.text.push_str(&rows.join(", "));
-        q.text.push_str(
-            " ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', \
-             status_code = excluded.status_code, content_type = excluded.content_type, body = excluded.body, \
-             created_at_ms = excluded.created_at_ms",
-        );
-        sqlx::query_with(&q.text_for(conn.backend_name()), q.args)
-            .execute(&mut *conn)
-            .await?;
+static RECORD: Shape = Shape::Insert {
+    table: "idempotency_keys",
+    columns: "scope, key, request_hash, state, status_code, content_type, body, created_at_ms",
+    cols: 8,
+    tail: " ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', \
+           status_code = excluded.status_code, content_type = excluded.content_type, body = excluded.body, \
+           created_at_ms = excluded.created_at_ms",
+};
+
+/// The statement that stores a finished response, for [`crate::batch::Writer`].
+pub fn save_step(r: Record) -> Step {
+    Step {
+        shape: &RECORD,
+        values: vec![
+            r.scope.into(),
+            r.key.into(),
+            r.request_hash.into(),
+            "done".into(),
+            i64::from(r.status_code).into(),
+            r.content_type.into(),
+            r.body.into(),
+            r.created_at_ms.into(),
+        ],
     }
-    Ok(())
 }
 
 /// Deletes keys older than `before_ms` (retention: 24 hours, as Stripe).
