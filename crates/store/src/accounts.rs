@@ -153,13 +153,14 @@ pub async fn grants_of<'e, E: Executor<'e, Database = Any>>(
             .fetch_all(ex)
             .await?;
     rows.iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            let org: i64 = r.try_get("org_id")?;
-            Grant::from_row(&role, (org != 0).then_some(org))
-                .ok_or_else(|| StoreError::Corrupt(format!("grant {role}/{org}")))
-        })
+        .map(|r| grant_from(&r.try_get::<String, _>("role")?, r.try_get("org_id")?))
         .collect()
+}
+
+/// A grant as stored: org 0 means none.
+fn grant_from(role: &str, org: i64) -> StoreResult<Grant> {
+    Grant::from_row(role, (org != 0).then_some(org))
+        .ok_or_else(|| StoreError::Corrupt(format!("grant {role}/{org}")))
 }
 
 /// What kind of bearer secret a credential is.
@@ -267,14 +268,12 @@ pub async fn credential_with_grants<'e, E: Executor<'e, Database = Any>>(
     let cred = credential_from(first)?;
     let mut grants = Vec::new();
     for r in &rows {
-        let role: Option<String> = r.try_get("role")?;
-        let org: Option<i64> = r.try_get("org_id")?;
-        if let Some(role) = role {
-            let org = org.unwrap_or(0);
-            grants.push(
-                Grant::from_row(&role, (org != 0).then_some(org))
-                    .ok_or_else(|| StoreError::Corrupt(format!("grant {role}/{org}")))?,
-            );
+        // No grant: the LEFT JOIN's one row has NULLs.
+        if let Some(role) = r.try_get::<Option<String>, _>("role")? {
+            grants.push(grant_from(
+                &role,
+                r.try_get::<Option<i64>, _>("org_id")?.unwrap_or(0),
+            )?);
         }
     }
     Ok(Some((cred, grants)))

@@ -123,53 +123,54 @@ const ROWS_PER_INSERT: usize = 200;
 /// one multi-row INSERT of up to [`ROWS_PER_INSERT`] rows.
 pub fn to_builders(steps: Vec<Step>) -> StoreResult<Vec<SqlBuilder>> {
     let mut out: Vec<SqlBuilder> = Vec::new();
-    // The INSERT being filled: its shape, rows so far and tail to close it with.
-    let mut open: Option<(&'static Shape, usize, &'static str)> = None;
+    // The INSERT being filled (the last of `out`): its shape and rows so far.
+    let mut open: Option<(&'static Shape, usize)> = None;
     for step in steps {
-        match step.shape {
+        let q = match step.shape {
             Shape::Insert {
                 table,
                 columns,
                 cols,
-                tail,
+                ..
             } => {
-                let same = matches!(open, Some((s, rows, _)) if std::ptr::eq(s, step.shape) && rows < ROWS_PER_INSERT);
-                if !same {
-                    close(&mut out, open.take());
-                    out.push(SqlBuilder::new(&format!(
-                        "INSERT INTO {table} ({columns}) VALUES "
-                    )));
-                    open = Some((step.shape, 0, tail));
-                }
-                let (_, rows, _) = open.as_mut().ok_or_else(|| {
-                    StoreError::Corrupt("batch insert without a statement".into())
-                })?;
+                let rows = match open {
+                    Some((s, rows)) if std::ptr::eq(s, step.shape) && rows < ROWS_PER_INSERT => {
+                        rows
+                    }
+                    _ => {
+                        close(&mut out, open.take());
+                        out.push(SqlBuilder::new(&format!(
+                            "INSERT INTO {table} ({columns}) VALUES "
+                        )));
+                        0
+                    }
+                };
+                open = Some((step.shape, rows + 1));
                 let q = out.last_mut().ok_or_else(|| {
                     StoreError::Corrupt("batch insert without a statement".into())
                 })?;
-                q.row(*rows, *cols);
-                *rows += 1;
-                for v in step.values {
-                    bind(q, v)?;
-                }
+                q.row(rows, *cols);
+                q
             }
             Shape::Plain(text) => {
                 close(&mut out, open.take());
-                let mut q = SqlBuilder::new(text);
-                for v in step.values {
-                    bind(&mut q, v)?;
-                }
-                out.push(q);
+                out.push(SqlBuilder::new(text));
+                out.last_mut().ok_or_else(|| {
+                    StoreError::Corrupt("batch statement without a builder".into())
+                })?
             }
+        };
+        for v in step.values {
+            bind(q, v)?;
         }
     }
     close(&mut out, open.take());
     Ok(out)
 }
 
-/// Ends the multi-row INSERT being filled with its tail.
-fn close(out: &mut [SqlBuilder], open: Option<(&'static Shape, usize, &'static str)>) {
-    if let (Some((_, _, tail)), Some(q)) = (open, out.last_mut()) {
+/// Ends the multi-row INSERT being filled with its shape's tail.
+fn close(out: &mut [SqlBuilder], open: Option<(&'static Shape, usize)>) {
+    if let (Some((Shape::Insert { tail, .. }, _)), Some(q)) = (open, out.last_mut()) {
         q.text.push_str(tail);
     }
 }
@@ -207,8 +208,9 @@ const SQLITE_DEPTH: usize = 1024;
 /// Most batches written in one transaction when they queue up.
 const MAX_GROUP: usize = 64;
 
-/// The group-commit log of the stock owner: batches go in without waiting,
-/// in order; each one's [`Done`] is called once it is durable.
+/// The node's group-commit log for hot writes (the stock owner's batches,
+/// stored idempotent responses): batches go in without waiting, in order;
+/// each one's [`Done`] is called once it is durable.
 ///
 /// The owner decides batch N+1 on batch N's figures before N is on disk, so
 /// a batch depends on every batch before it. The writer therefore keeps an
@@ -327,6 +329,18 @@ impl Group {
     }
 }
 
+/// `first` and the jobs queued behind it, up to [`MAX_GROUP`].
+fn gather(first: Job, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Job>) -> Vec<Job> {
+    let mut jobs = vec![first];
+    while jobs.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    jobs
+}
+
 /// Whether a batch of `epoch` must be refused once `poisoned` failed.
 fn is_refused(epoch: u64, poisoned: u64) -> bool {
     epoch != 0 && epoch <= poisoned
@@ -391,14 +405,7 @@ fn start_sqlite(path: &Path, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) 
                     let mut conn: Option<rusqlite::Connection> = None;
                     let mut texts: HashMap<*const Shape, String> = HashMap::new();
                     while let Some(first) = rx.blocking_recv() {
-                        let mut jobs = vec![first];
-                        while jobs.len() < MAX_GROUP {
-                            match rx.try_recv() {
-                                Ok(j) => jobs.push(j),
-                                Err(_) => break,
-                            }
-                        }
-                        let g = group(jobs, poisoned.load(SeqCst));
+                        let g = group(gather(first, &mut rx), poisoned.load(SeqCst));
                         if !g.dones.is_empty() {
                             let written = write_group(&mut conn, &path, &mut texts, &g.steps);
                             match written {
@@ -514,14 +521,7 @@ fn write<'a>(
 async fn run_sql(db: crate::Db, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
     let mut poisoned = 0;
     while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        let g = group(jobs, poisoned);
+        let g = group(gather(first, &mut rx), poisoned);
         if !g.dones.is_empty() {
             let epoch = g.epoch();
             let batches = g.dones.iter().map(|(e, _)| *e).zip(g.steps).collect();

@@ -134,12 +134,17 @@ impl Db {
     }
 }
 
-/// The file of a `sqlite://path?…` URL; `None` for an in-memory database.
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+/// A `sqlite://path?query` URL's path and query.
+fn split_sqlite_url(url: &str) -> (&str, &str) {
     let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    rest.split_once('?').unwrap_or((rest, ""))
+}
+
+/// The file of a SQLite URL; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let (path, query) = split_sqlite_url(url);
     let in_memory =
         path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
     (!in_memory).then(|| std::path::PathBuf::from(path))
@@ -147,10 +152,7 @@ fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
 
 /// Makes sure the SQLite file's folder exists and the file is created on first open.
 async fn sqlite_url(url: &str) -> StoreResult<String> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (path, query) = split_sqlite_url(url);
     if path != ":memory:" && !path.is_empty() {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {

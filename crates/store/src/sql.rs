@@ -82,28 +82,9 @@ impl SqlBuilder {
     }
 }
 
-/// Runs `statements` in order on `conn`. On SQLite they go as one script in
-/// one call (sqlx binds a script's `?` in order across its statements), so
-/// a stock batch costs one hand-off to sqlx's SQLite thread instead of one
-/// per statement; PostgreSQL takes one statement with parameters at a time.
+/// Runs `statements` in order on `conn`, one statement with its parameters
+/// at a time.
 pub async fn execute_all(
-    conn: &mut sqlx::AnyConnection,
-    statements: Vec<SqlBuilder>,
-) -> StoreResult<()> {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        match sqlite_script(statements) {
-            Ok(None) => return Ok(()),
-            Ok(Some((text, args))) => {
-                sqlx::query_with(&text, args).execute(&mut *conn).await?;
-                return Ok(());
-            }
-            Err(statements) => return execute_each(conn, statements).await,
-        }
-    }
-    execute_each(conn, statements).await
-}
-
-async fn execute_each(
     conn: &mut sqlx::AnyConnection,
     statements: Vec<SqlBuilder>,
 ) -> StoreResult<()> {
@@ -112,31 +93,6 @@ async fn execute_each(
         sqlx::query_with(&text, s.args).execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// The statements with `?` placeholders as one SQLite script, with their
-/// arguments in order; `Ok(None)` when there is nothing to run; the
-/// statements back when one cannot be turned positional.
-#[allow(clippy::type_complexity)]
-fn sqlite_script(
-    statements: Vec<SqlBuilder>,
-) -> Result<Option<(String, AnyArguments<'static>)>, Vec<SqlBuilder>> {
-    if statements.is_empty() {
-        return Ok(None);
-    }
-    let Some(texts) = statements
-        .iter()
-        .map(|s| positional(&s.text, s.n))
-        .collect::<Option<Vec<String>>>()
-    else {
-        return Err(statements);
-    };
-    let mut args = AnyArguments::default();
-    for s in statements {
-        // sqlx keeps an Any argument list as a plain vector of values.
-        args.values.0.extend(s.args.values.0);
-    }
-    Ok(Some((texts.join(";\n"), args)))
 }
 
 /// `text` with `$1 … $n` (each once, in order) replaced by `?`; `None` if it
