@@ -1565,7 +1565,55 @@ async fn user_of_two_suppliers(app: TestApp) {
     let _ = op;
 }
 
+/// Bearers a node has not seen are looked up together, many in one query:
+/// each request still gets its own account and grants, a revoked token is
+/// refused and an unknown one is not anyone's.
+async fn first_uses_at_once_each_get_their_own_account(app: TestApp) {
+    let mut tokens = vec![app.operator().await, app.supplier("Batch").await.1];
+    for i in 0..40 {
+        tokens.push(app.buyer(&format!("+86136000{i:05}")).await);
+    }
+    let mut expected = Vec::new();
+    for t in &tokens {
+        expected.push(me(&app, t).await);
+    }
+    let revoked = app.buyer("+8613600099999").await;
+    app.post("/api/v1/auth/logout", Some(&revoked), json!({}))
+        .await
+        .expect(204);
+
+    // A new node: nothing in memory, every bearer a first use, all at once,
+    // some of them several times.
+    let node = app.restarted().await;
+    tokens.extend(tokens[..5].to_vec());
+    expected.extend(expected[..5].to_vec());
+    let answers = join_all(
+        tokens
+            .iter()
+            .map(|t| node.get("/api/v1/me", Some(t)))
+            .chain([
+                node.get("/api/v1/me", Some(&revoked)),
+                node.get("/api/v1/me", Some("ses_not-a-token-anyone-holds")),
+            ]),
+    )
+    .await;
+    let (known, refused) = answers.split_at(tokens.len());
+    for (a, want) in known.iter().zip(&expected) {
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            &a.json(),
+            want,
+            "each bearer is its own account, with its grants"
+        );
+    }
+    assert_eq!(refused[0].status, 401);
+    assert_eq!(refused[0].code(), "token_revoked");
+    assert_eq!(refused[1].status, 401);
+    assert_eq!(refused[1].code(), "unauthenticated");
+}
+
 on_both_databases!(
+    first_uses_at_once_each_get_their_own_account,
     otp_signs_in_and_reuses_the_account,
     otp_wrong_codes_burn_the_code,
     otp_codes_expire,

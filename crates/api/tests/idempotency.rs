@@ -738,7 +738,52 @@ async fn stale_keys_and_retention(app: TestApp) {
     assert!(is_run(&svc.begin("scope-b", "k", "h2").await));
 }
 
+/// A key stored before a restart is still known after it: the new node
+/// loads the stored keys and replays the first answer, not a second run.
+async fn keys_stored_before_a_restart_replay_after_it(app: TestApp) {
+    let op = app.operator().await;
+    let (_, tok) = app.supplier("Restarter").await;
+    let b = body("Before the restart");
+    let first = with_key(
+        &app,
+        Method::POST,
+        PRODUCTS,
+        Some(&tok),
+        Some(&b),
+        "k-restart",
+    )
+    .await
+    .expect(201);
+    let node = app.restarted().await;
+    for _ in 0..500 {
+        if node.services.idempotency.keys_loaded() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(node.services.idempotency.keys_loaded());
+    let again = with_key(
+        &node,
+        Method::POST,
+        PRODUCTS,
+        Some(&tok),
+        Some(&b),
+        "k-restart",
+    )
+    .await
+    .expect(201);
+    assert!(replayed(&again));
+    assert_eq!(first.bytes, again.bytes);
+    // A key the new node has never seen runs.
+    let other = with_key(&node, Method::POST, PRODUCTS, Some(&tok), Some(&b), "k-new")
+        .await
+        .expect(201);
+    assert!(!replayed(&other));
+    assert_eq!(all_products(&app, &op).await.len(), 2);
+}
+
 on_both_databases!(
+    keys_stored_before_a_restart_replay_after_it,
     stale_keys_and_retention,
     retry_replays_the_first_result,
     reuse_with_another_request_is_refused,

@@ -29,6 +29,75 @@ const PASSWORD_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Past this many emails with recent failures, stale entries are swept out.
 const PASSWORD_FAILURES_SWEEP_AT: usize = 10_000;
 
+/// Bearers looked up in one query at most.
+const LOOKUPS_PER_QUERY: usize = 200;
+/// Lookup queries running at once; requests arriving meanwhile wait and go
+/// in the next query together.
+const LOOKUP_QUERIES: usize = 4;
+
+type Found = DomainResult<Option<(repo::CredentialRow, Vec<Grant>)>>;
+
+/// First uses of bearers, looked up together: a request whose bearer is not
+/// in memory queues its secret's hash, and every hash queued while earlier
+/// queries run goes in the next one (`WHERE secret_hash IN (…)`). A flash
+/// sale's buyers all arrive unknown; one read for many of them spares a
+/// database round trip each.
+struct BearerLookups {
+    queue: tokio::sync::mpsc::UnboundedSender<(String, tokio::sync::oneshot::Sender<Found>)>,
+}
+
+impl BearerLookups {
+    fn start(db: Db) -> Self {
+        let (queue, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(String, tokio::sync::oneshot::Sender<Found>)>();
+        let slots = Arc::new(tokio::sync::Semaphore::new(LOOKUP_QUERIES));
+        tokio::spawn(async move {
+            loop {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let Some(first) = rx.recv().await else { return };
+                let mut batch = vec![first];
+                while batch.len() < LOOKUPS_PER_QUERY {
+                    match rx.try_recv() {
+                        Ok(l) => batch.push(l),
+                        Err(_) => break,
+                    }
+                }
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
+                    match repo::credentials_with_grants(db.pool(), &hashes).await {
+                        Ok(found) => {
+                            // One bearer may be asked for by many requests at once.
+                            for (hash, reply) in batch {
+                                let _ = reply.send(Ok(found.get(&hash).cloned()));
+                            }
+                        }
+                        Err(e) => {
+                            let e = DomainError::from(e);
+                            for (_, reply) in batch {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                        }
+                    }
+                    drop(slot);
+                });
+            }
+        });
+        BearerLookups { queue }
+    }
+
+    async fn find(&self, hash: String) -> Found {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((hash, tx))
+            .map_err(|_| DomainError::internal("bearer lookups stopped"))?;
+        rx.await
+            .map_err(|_| DomainError::internal("bearer lookup dropped"))?
+    }
+}
+
 /// A principal trusted from memory: who, by which credential, until when.
 struct Cached {
     principal: Principal,
@@ -42,6 +111,7 @@ pub struct Accounts {
     clock: Arc<dyn Clock>,
     sender: Arc<dyn CodeSender>,
     principals: DashMap<String, Cached>,
+    lookups: BearerLookups,
     /// Bumped whenever cached principals are dropped (revocation, new grants,
     /// disabling): a lookup that raced one of those does not cache its answer.
     cache_epoch: AtomicU64,
@@ -148,11 +218,13 @@ fn invalid_credentials() -> DomainError {
 
 impl Accounts {
     pub fn new(db: Db, clock: Arc<dyn Clock>, sender: Arc<dyn CodeSender>) -> Self {
+        let lookups = BearerLookups::start(db.clone());
         Self {
             db,
             clock,
             sender,
             principals: DashMap::new(),
+            lookups,
             cache_epoch: AtomicU64::new(0),
             password_failures: DashMap::new(),
         }
@@ -348,7 +420,9 @@ impl Accounts {
         if bearer.len() > 200 {
             return Err(unauthenticated());
         }
-        let (cred, grants) = repo::credential_with_grants(self.db.pool(), &hash)
+        let (cred, grants) = self
+            .lookups
+            .find(hash.clone())
             .await?
             .ok_or_else(unauthenticated)?;
         if cred.revoked_at_ms.is_some() {

@@ -6,6 +6,7 @@ use souk_core::access::Grant;
 use souk_core::ids::{AccountId, SessionId};
 use souk_core::otp::IssuedCode;
 use sqlx::{Any, Executor, Row};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct AccountRow {
@@ -248,26 +249,36 @@ pub async fn credential_by_hash<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(credential_from).transpose()
 }
 
-/// A credential with its account's grants, in one query: a bearer's first
-/// use costs one read, not two (every buyer of a flash sale is a first use).
-pub async fn credential_with_grants<'e, E: Executor<'e, Database = Any>>(
+/// Credentials with their accounts' grants, by secret hash, in one query:
+/// bearers seen for the first time at once (every buyer of a flash sale)
+/// cost one read together. Hashes not found are absent from the map.
+pub async fn credentials_with_grants<'e, E: Executor<'e, Database = Any>>(
     ex: E,
-    secret_hash: &str,
-) -> StoreResult<Option<(CredentialRow, Vec<Grant>)>> {
-    let select = CREDENTIAL_SELECT.replacen(" FROM ", ", g.role, g.org_id FROM ", 1);
-    let rows = sqlx::query(&format!(
+    secret_hashes: &[&str],
+) -> StoreResult<HashMap<String, (CredentialRow, Vec<Grant>)>> {
+    let mut found: HashMap<String, (CredentialRow, Vec<Grant>)> = HashMap::new();
+    if secret_hashes.is_empty() {
+        return Ok(found);
+    }
+    let select = CREDENTIAL_SELECT.replacen(" FROM ", ", c.secret_hash, g.role, g.org_id FROM ", 1);
+    let marks: Vec<String> = (1..=secret_hashes.len()).map(|i| format!("${i}")).collect();
+    let text = format!(
         "{select} LEFT JOIN grants g ON g.account_id = c.account_id \
-         WHERE c.secret_hash = $1 ORDER BY g.role, g.org_id",
-    ))
-    .bind(secret_hash)
-    .fetch_all(ex)
-    .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let cred = credential_from(first)?;
-    let mut grants = Vec::new();
-    for r in &rows {
+         WHERE c.secret_hash IN ({}) ORDER BY c.id, g.role, g.org_id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&text);
+    for h in secret_hashes {
+        q = q.bind(*h);
+    }
+    for r in &q.fetch_all(ex).await? {
+        let hash: String = r.try_get("secret_hash")?;
+        let (_, grants) = match found.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((credential_from(r)?, Vec::new()))
+            }
+        };
         // No grant: the LEFT JOIN's one row has NULLs.
         if let Some(role) = r.try_get::<Option<String>, _>("role")? {
             grants.push(grant_from(
@@ -276,7 +287,7 @@ pub async fn credential_with_grants<'e, E: Executor<'e, Database = Any>>(
             )?);
         }
     }
-    Ok(Some((cred, grants)))
+    Ok(found)
 }
 
 pub async fn credential_by_id<'e, E: Executor<'e, Database = Any>>(

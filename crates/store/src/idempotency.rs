@@ -49,6 +49,7 @@ static RECORD: Shape = Shape::Insert {
     tail: " ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', \
            status_code = excluded.status_code, content_type = excluded.content_type, body = excluded.body, \
            created_at_ms = excluded.created_at_ms",
+    key: 0,
 };
 
 /// The statement that stores a finished response, for [`crate::batch::Writer`].
@@ -66,6 +67,33 @@ pub fn save_step(r: Record) -> Step {
             r.created_at_ms.into(),
         ],
     }
+}
+
+/// One page of the (scope, key) pairs stored at or after `since_ms`, in key
+/// order after `after` (the last pair of the page before; `None` first).
+pub async fn keys_page<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    since_ms: i64,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> StoreResult<Vec<(String, String)>> {
+    let (scope, key) = after
+        .map(|(s, k)| (s.as_str(), k.as_str()))
+        .unwrap_or(("", ""));
+    let rows = sqlx::query(
+        "SELECT scope, key FROM idempotency_keys \
+         WHERE (scope > $1 OR (scope = $1 AND key > $2)) AND created_at_ms >= $3 \
+         ORDER BY scope, key LIMIT $4",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("scope")?, r.try_get("key")?)))
+        .collect()
 }
 
 /// Deletes keys older than `before_ms` (retention: 24 hours, as Stripe).

@@ -174,6 +174,7 @@ static MOVEMENT: Shape = Shape::Insert {
               reservation_id, transfer_id, actor_id, note, created_at_ms",
     cols: 12,
     tail: "",
+    key: 0,
 };
 static LEVEL: Shape = Shape::Insert {
     table: "stock_levels",
@@ -181,12 +182,14 @@ static LEVEL: Shape = Shape::Insert {
     cols: 6,
     tail: " ON CONFLICT (sku_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
            reserved = excluded.reserved, safety = excluded.safety, updated_at_ms = excluded.updated_at_ms",
+    key: 2,
 };
 static RESERVATION: Shape = Shape::Insert {
     table: "reservations",
     columns: RESERVATION_COLUMNS,
     cols: 11,
     tail: "",
+    key: 0,
 };
 static RESERVATION_STATE: Shape =
     Shape::Plain("UPDATE reservations SET state = $1, updated_at_ms = $2 WHERE id = $3");
@@ -197,6 +200,7 @@ static TRANSFER: Shape = Shape::Insert {
     columns: "id, sku_id, from_location, to_location, qty, state, created_at_ms",
     cols: 7,
     tail: "",
+    key: 0,
 };
 static TRANSFER_RECEIVED: Shape =
     Shape::Plain("UPDATE transfers SET state = $1, received_at_ms = $2 WHERE id = $3");
@@ -205,6 +209,7 @@ static ALLOCATION: Shape = Shape::Insert {
     columns: ALLOCATION_COLUMNS,
     cols: 12,
     tail: "",
+    key: 0,
 };
 static ALLOCATION_CHANGE: Shape = Shape::Plain(
     "UPDATE stock_allocations SET taken = $1, state = $2, returned = $3, closed_by = $4, closed_at_ms = $5 WHERE id = $6",

@@ -133,18 +133,19 @@ pub async fn fresh_postgres_database(server_url: &str) -> String {
     format!("{base}/{name}{query}")
 }
 
+/// The API's defaults without rate limits (tests send bursts).
+fn unlimited() -> ApiConfig {
+    ApiConfig {
+        read_rate_per_sec: 0,
+        write_rate_per_sec: 0,
+        ..ApiConfig::default()
+    }
+}
+
 impl TestApp {
     /// Starts the app, or returns None when the backend is not available here.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(
-            backend,
-            ApiConfig {
-                read_rate_per_sec: 0,
-                write_rate_per_sec: 0,
-                ..ApiConfig::default()
-            },
-        )
-        .await
+        Self::spawn_with(backend, unlimited()).await
     }
 
     pub async fn spawn_with(backend: Backend, config: ApiConfig) -> Option<TestApp> {
@@ -160,7 +161,21 @@ impl TestApp {
         };
         let db = Db::connect(&url, 8).await.expect("connect");
         db.migrate().await.expect("migrate");
-        Some(Self::start(db, backend, config, dir).await)
+        let clock = Arc::new(TestClock::default());
+        Some(Self::start(db, backend, config, dir, clock).await)
+    }
+
+    /// A second node on this app's database and clock, as after a restart
+    /// (this app keeps running: only use what the test needs of each).
+    pub async fn restarted(&self) -> TestApp {
+        Self::start(
+            self.services.db.clone(),
+            self.backend,
+            unlimited(),
+            None,
+            self.clock.clone(),
+        )
+        .await
     }
 
     async fn start(
@@ -168,9 +183,9 @@ impl TestApp {
         backend: Backend,
         config: ApiConfig,
         dir: Option<tempfile::TempDir>,
+        clock: Arc<TestClock>,
     ) -> TestApp {
         let codes = Arc::new(MemorySender::default());
-        let clock = Arc::new(TestClock::default());
         let services = Services::new(db, clock.clone(), codes.clone());
         let state = AppState::new(services.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
