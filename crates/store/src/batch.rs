@@ -232,7 +232,7 @@ const MAX_GROUP: usize = 64;
 /// that queued up meanwhile go in one transaction. That connection commits
 /// with `synchronous = NORMAL`: in WAL mode that writes the frames but does
 /// not fsync them (checkpoints still sync the WAL before copying it, and the
-/// database file before the WAL is reused). Two other threads `fdatasync`
+/// database file before the WAL is reused). Another thread `fdatasync`s
 /// the WAL, each call covering every commit written before it began, so the
 /// next group is written while the last one syncs; a failed fsync stops the
 /// process (see [`sync_loop`]). A WAL's frames are checksummed in a chain: a
@@ -459,10 +459,12 @@ fn write_group(
     write(c, texts, steps.iter().flatten())
 }
 
-/// Threads that fsync the WAL. Two: a group written while one sync runs
-/// starts its own at once instead of waiting for that one to end (this VM:
-/// 4 KiB write + fdatasync from 1 thread 6.1k/s, from 2 threads 12.1k/s).
-const SYNCERS: usize = 2;
+/// Threads that fsync the WAL. One: with two, a group written while a sync
+/// runs could start its own at once (this VM: 4 KiB write + fdatasync, 1
+/// thread 6.1k/s, 2 threads 12.1k/s), but the bare flash-sale step did not
+/// move (alternating runs, 64 in flight: 74k, 77k, 72k/s with one; 77k,
+/// 73k, 73k/s with two), so the simpler order stays. The queue allows more.
+const SYNCERS: usize = 1;
 
 /// Groups written to the WAL and not yet known to be on disk, in order.
 #[derive(Default)]
