@@ -31,17 +31,16 @@ const PASSWORD_FAILURES_SWEEP_AT: usize = 10_000;
 
 /// Bearers looked up in one query at most.
 const LOOKUPS_PER_QUERY: usize = 200;
-/// Lookup queries running at once; requests arriving meanwhile wait and go
-/// in the next query together.
-const LOOKUP_QUERIES: usize = 4;
 
 type Found = DomainResult<Option<(repo::CredentialRow, Vec<Grant>)>>;
 
 /// First uses of bearers, looked up together: a request whose bearer is not
-/// in memory queues its secret's hash, and every hash queued while earlier
-/// queries run goes in the next one (`WHERE secret_hash IN (…)`). A flash
+/// in memory queues its secret's hash, and every hash queued while the last
+/// query ran goes in the next one (`WHERE secret_hash IN (…)`). A flash
 /// sale's buyers all arrive unknown; one read for many of them spares a
-/// database round trip each.
+/// database round trip each. One query at a time: with 4 at once the
+/// batches were smaller and the race slower (SQLite 12.0k → 13.5k/s,
+/// PostgreSQL 7.0k → 7.7k/s with one).
 struct BearerLookups {
     queue: tokio::sync::mpsc::UnboundedSender<(String, tokio::sync::oneshot::Sender<Found>)>,
 }
@@ -50,13 +49,8 @@ impl BearerLookups {
     fn start(db: Db) -> Self {
         let (queue, mut rx) =
             tokio::sync::mpsc::unbounded_channel::<(String, tokio::sync::oneshot::Sender<Found>)>();
-        let slots = Arc::new(tokio::sync::Semaphore::new(LOOKUP_QUERIES));
         tokio::spawn(async move {
-            loop {
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let Some(first) = rx.recv().await else { return };
+            while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
                 while batch.len() < LOOKUPS_PER_QUERY {
                     match rx.try_recv() {
@@ -64,25 +58,21 @@ impl BearerLookups {
                         Err(_) => break,
                     }
                 }
-                let db = db.clone();
-                tokio::spawn(async move {
-                    let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
-                    match repo::credentials_with_grants(db.pool(), &hashes).await {
-                        Ok(found) => {
-                            // One bearer may be asked for by many requests at once.
-                            for (hash, reply) in batch {
-                                let _ = reply.send(Ok(found.get(&hash).cloned()));
-                            }
-                        }
-                        Err(e) => {
-                            let e = DomainError::from(e);
-                            for (_, reply) in batch {
-                                let _ = reply.send(Err(e.clone()));
-                            }
+                let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
+                match repo::credentials_with_grants(db.pool(), &hashes).await {
+                    Ok(found) => {
+                        // One bearer may be asked for by many requests at once.
+                        for (hash, reply) in batch {
+                            let _ = reply.send(Ok(found.get(&hash).cloned()));
                         }
                     }
-                    drop(slot);
-                });
+                    Err(e) => {
+                        let e = DomainError::from(e);
+                        for (_, reply) in batch {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
             }
         });
         BearerLookups { queue }
