@@ -82,7 +82,7 @@ pub async fn keys_page<'e, E: Executor<'e, Database = Any>>(
         .unwrap_or(("", ""));
     let rows = sqlx::query(
         "SELECT scope, key FROM idempotency_keys \
-         WHERE (scope > $1 OR (scope = $1 AND key > $2)) AND created_at_ms >= $3 \
+         WHERE (scope, key) > ($1, $2) AND created_at_ms >= $3 \
          ORDER BY scope, key LIMIT $4",
     )
     .bind(scope)

@@ -1,5 +1,6 @@
 //! Repository-level checks on both databases: migrations apply twice without
-//! harm, and read-then-write transactions do not lose updates under concurrency.
+//! harm, read-then-write transactions do not lose updates under concurrency,
+//! and stored idempotency keys page out whole.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use souk_store::{catalog, Db};
@@ -83,6 +84,64 @@ async fn read_then_write_loses_nothing(db: Db) {
         .unwrap()
         .unwrap();
     assert_eq!(row.contact_email, "40");
+}
+
+/// Stored idempotency keys read page by page (as a starting node loads
+/// them): every key within the window once, in key order, none older.
+async fn idempotency_keys_page_out_whole(db: Db) {
+    use souk_store::idempotency::{keys_page, save_step, Record};
+    let mut steps = Vec::new();
+    for (scope, key, at) in [
+        ("b", "2", 100),
+        ("a", "9", 100),
+        ("b", "1", 100),
+        ("a", "10", 100),
+        ("c", "1", 5),
+        ("a", "1", 100),
+    ] {
+        steps.push(save_step(Record {
+            scope: scope.into(),
+            key: key.into(),
+            request_hash: "h".into(),
+            status_code: 201,
+            content_type: None,
+            body: Vec::new(),
+            created_at_ms: at,
+        }));
+    }
+    let mut tx = db.begin_write().await.unwrap();
+    souk_store::sql::execute_all(&mut tx, souk_store::batch::to_builders(steps).unwrap())
+        .await
+        .unwrap();
+    souk_store::commit(tx).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = keys_page(db.pool(), 50, after.as_ref(), 2).await.unwrap();
+        seen.extend(page.iter().cloned());
+        if page.len() < 2 {
+            break;
+        }
+        after = page.last().cloned();
+    }
+    let pairs: Vec<(&str, &str)> = seen.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
+    assert_eq!(
+        pairs,
+        vec![("a", "1"), ("a", "10"), ("a", "9"), ("b", "1"), ("b", "2")]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_idempotency_keys_page_out_whole() {
+    let (db, _dir) = sqlite().await;
+    idempotency_keys_page_out_whole(db).await;
+}
+
+#[tokio::test]
+async fn postgres_idempotency_keys_page_out_whole() {
+    if let Some(db) = postgres().await {
+        idempotency_keys_page_out_whole(db).await;
+    }
 }
 
 async fn migrations_are_idempotent(db: Db) {
