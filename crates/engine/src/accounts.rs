@@ -51,13 +51,8 @@ impl BearerLookups {
             tokio::sync::mpsc::unbounded_channel::<(String, tokio::sync::oneshot::Sender<Found>)>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < LOOKUPS_PER_QUERY {
-                    match rx.try_recv() {
-                        Ok(l) => batch.push(l),
-                        Err(_) => break,
-                    }
-                }
+                let batch =
+                    souk_store::batch::gather(first, LOOKUPS_PER_QUERY, || rx.try_recv().ok());
                 let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
                 match repo::credentials_with_grants(db.pool(), &hashes).await {
                     Ok(found) => {

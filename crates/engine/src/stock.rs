@@ -501,13 +501,7 @@ impl Owner {
 
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         while let Some(first) = rx.recv().await {
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => break,
-                }
-            }
+            let jobs = souk_store::batch::gather(first, MAX_BATCH, || rx.try_recv().ok());
             self.process(jobs).await;
         }
     }

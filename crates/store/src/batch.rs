@@ -233,7 +233,7 @@ const MAX_GROUP: usize = 64;
 /// with `synchronous = NORMAL`: in WAL mode that writes the frames but does
 /// not fsync them (checkpoints still sync the WAL before copying it, and the
 /// database file before the WAL is reused). Another thread `fdatasync`s
-/// the WAL, each call covering every commit written before it began, so the
+/// the WAL once for every commit that reached it before the call, so the
 /// next group is written while the last one syncs; a failed fsync stops the
 /// process (see [`sync_loop`]). A WAL's frames are checksummed in a chain: a
 /// crash loses a tail of commits, never one from the middle. Other writers
@@ -336,16 +336,18 @@ impl Group {
     }
 }
 
-/// `first` and the jobs queued behind it, up to [`MAX_GROUP`].
-fn gather(first: Job, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Job>) -> Vec<Job> {
-    let mut jobs = vec![first];
-    while jobs.len() < MAX_GROUP {
-        match rx.try_recv() {
-            Ok(j) => jobs.push(j),
-            Err(_) => break,
+/// `first` and what `next` still has ready, up to `max` in all: the one
+/// way souk's queues (the log, the stock owner, bearer lookups) take
+/// everything waiting as one batch without waiting for more.
+pub fn gather<T>(first: T, max: usize, mut next: impl FnMut() -> Option<T>) -> Vec<T> {
+    let mut all = vec![first];
+    while all.len() < max {
+        match next() {
+            Some(t) => all.push(t),
+            None => break,
         }
     }
-    jobs
+    all
 }
 
 /// Whether a batch of `epoch` must be refused once `poisoned` failed.
@@ -397,18 +399,11 @@ fn start_sqlite(path: &Path, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) 
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let wal = std::path::PathBuf::from(wal);
-    let log = std::sync::Arc::new(SyncQueue::default());
-    let mut spawned = Ok(());
-    for i in 0..SYNCERS {
-        let (log, wal) = (log.clone(), wal.clone());
-        if let Err(e) = std::thread::Builder::new()
-            .name(format!("souk-sqlite-sync-{i}"))
-            .spawn(move || sync_loop(&wal, &log))
-        {
-            spawned = Err(e);
-        }
-    }
-    let spawned = spawned.and_then(|()| {
+    let (syncs, sync_rx) = std::sync::mpsc::channel::<Vec<(u64, Done)>>();
+    let spawned = std::thread::Builder::new()
+        .name("souk-sqlite-sync".into())
+        .spawn(move || sync_loop(&wal, &sync_rx));
+    let spawned = spawned.and_then(|_| {
         std::thread::Builder::new()
             .name("souk-sqlite-writer".into())
             .spawn(move || {
@@ -418,10 +413,14 @@ fn start_sqlite(path: &Path, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) 
                 // The last epoch a batch failed in.
                 let mut poisoned = 0;
                 while let Some(first) = rx.blocking_recv() {
-                    let g = group(gather(first, &mut rx), poisoned);
+                    let g = group(gather(first, MAX_GROUP, || rx.try_recv().ok()), poisoned);
                     if !g.dones.is_empty() {
                         match write_group(&mut conn, &path, &mut texts, &g.steps) {
-                            Ok(()) => log.written(g.dones),
+                            Ok(()) => {
+                                if let Err(e) = syncs.send(g.dones) {
+                                    tell(e.0, &Err(gone()));
+                                }
+                            }
                             Err(e) => {
                                 poisoned = poisoned.max(g.epoch());
                                 tell(g.dones, &Err(e));
@@ -432,7 +431,6 @@ fn start_sqlite(path: &Path, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) 
                         let _ = b.send(());
                     }
                 }
-                log.close();
             })
     });
     if let Err(e) = spawned {
@@ -459,102 +457,28 @@ fn write_group(
     write(c, texts, steps.iter().flatten())
 }
 
-/// Threads that fsync the WAL. One: with two, a group written while a sync
-/// runs could start its own at once (this VM: 4 KiB write + fdatasync, 1
-/// thread 6.1k/s, 2 threads 12.1k/s), but the bare flash-sale step did not
-/// move (alternating runs, 64 in flight: 74k, 77k, 72k/s with one; 77k,
-/// 73k, 73k/s with two), so the simpler order stays. The queue allows more.
-const SYNCERS: usize = 1;
-
-/// Groups written to the WAL and not yet known to be on disk, in order.
-#[derive(Default)]
-struct SyncQueue {
-    state: std::sync::Mutex<SyncState>,
-    wake: std::sync::Condvar,
-}
-
-#[derive(Default)]
-struct SyncState {
-    /// Groups written so far; the n-th written is numbered n.
-    written: u64,
-    /// The newest group an fsync already started covers.
-    claimed: u64,
-    waiting: std::collections::VecDeque<(u64, Vec<(u64, Done)>)>,
-    closed: bool,
-}
-
-impl SyncQueue {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
-        // A syncer panicking while holding the lock leaves the queue whole.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The writer committed a group to the WAL (not yet synced).
-    fn written(&self, dones: Vec<(u64, Done)>) {
-        let mut s = self.lock();
-        s.written += 1;
-        let n = s.written;
-        s.waiting.push_back((n, dones));
-        drop(s);
-        self.wake.notify_one();
-    }
-
-    fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_all();
-    }
-
-    /// Waits for groups no started fsync covers; claims them all. `None`
-    /// once the writer has stopped and every group is claimed.
-    fn claim(&self) -> Option<u64> {
-        let mut s = self.lock();
-        while s.written == s.claimed {
-            if s.closed {
-                return None;
-            }
-            s = self
-                .wake
-                .wait(s)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        s.claimed = s.written;
-        Some(s.claimed)
-    }
-
-    /// Takes every group numbered up to `upto`, now on disk.
-    fn synced(&self, upto: u64) -> Vec<(u64, Done)> {
-        let mut s = self.lock();
-        let mut dones = Vec::new();
-        while s.waiting.front().is_some_and(|(n, _)| *n <= upto) {
-            if let Some((_, d)) = s.waiting.pop_front() {
-                dones.extend(d);
-            }
-        }
-        dones
-    }
-}
-
-/// Claims every written group no fsync covers yet, fsyncs the WAL, tells
-/// them. An fdatasync covers every write to the file that returned before
-/// it began, including pages another thread's sync is still writing (it
-/// waits for those), so a sync that ends first may tell groups a slower one
-/// claimed.
+/// Takes every written group waiting, fsyncs the WAL once, tells them all.
+/// (A second sync thread, so that a group written while a sync runs could
+/// start its own at once, did not move the bare flash-sale step in
+/// alternating runs: 74k, 77k, 72k/s with one; 77k, 73k, 73k/s with two.)
 ///
 /// A failed fsync stops the process. Linux may have dropped the dirty pages
 /// it could not write and marked them clean, so a later fsync that succeeds
 /// proves nothing about them, and later commits, acknowledged, would sit
 /// behind a hole in the WAL that recovery stops at. PostgreSQL panics for
 /// the same reason; a restart recovers what is really on disk.
-fn sync_loop(wal: &Path, log: &SyncQueue) {
+fn sync_loop(wal: &Path, waiting: &std::sync::mpsc::Receiver<Vec<(u64, Done)>>) {
     let mut file: Option<std::fs::File> = None;
-    while let Some(upto) = log.claim() {
+    while let Ok(first) = waiting.recv() {
+        let mut dones = first;
+        for more in waiting.try_iter() {
+            dones.extend(more);
+        }
         if let Err(e) = sync_wal(wal, &mut file) {
             tracing::error!(error = %e, wal = %wal.display(), "fsync of the WAL failed; stopping so that nothing unsynced is acknowledged");
             std::process::abort();
         }
-        tell(log.synced(upto), &Ok(()));
+        tell(dones, &Ok(()));
     }
 }
 
@@ -613,7 +537,7 @@ fn overwritten(steps: &[&Step]) -> std::collections::HashSet<usize> {
 async fn run_sql(db: crate::Db, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
     let mut poisoned = 0;
     while let Some(first) = rx.recv().await {
-        let g = group(gather(first, &mut rx), poisoned);
+        let g = group(gather(first, MAX_GROUP, || rx.try_recv().ok()), poisoned);
         if !g.dones.is_empty() {
             let epoch = g.epoch();
             let batches = g.dones.iter().map(|(e, _)| *e).zip(g.steps).collect();
